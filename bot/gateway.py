@@ -1,0 +1,531 @@
+"""The one gateway every model call passes: a turn goes through the stages listed in
+:meth:`Gateway.stages`, top to bottom, and the answer goes to a reply sink.
+
+    input → access → model selection → masking → token budget → call → unmask → usage record
+
+Model selection comes before masking because the masking policy is looked up for the model the
+turn goes to (a closed-network model may be allowed more). A stage ends a turn early by raising
+:class:`Stop`; the usage stage runs for every turn, answered or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from bot import metrics
+from bot.catalog import ModelCatalog, ModelSpec
+from bot.llm import ModelClients, ModelError, StreamEvent, Usage, stream_chat
+from bot.masking import MaskingPolicy, MaskResult, PlaceholderVault
+from bot.messages import message
+from bot.storage import Conversation, Store
+from bot.tokens import count_message_tokens, count_tokens, fit_history
+from bot.turn import ReplySink, Turn
+from bot.usage import UsageEvent, UsageRecorder, pseudonym
+
+log = structlog.get_logger("madoguchi.gateway")
+
+# A placeholder like <人名12> may arrive split over several deltas; an opening bracket this
+# close to the end with no closing one after it is held back until it completes.
+_OPENERS = "<＜〈《"
+_CLOSERS = ">＞〉》"
+_HOLD_BACK = 16
+
+
+class Stop(Exception):
+    """End the turn now with a message to the user.
+
+    ``outcome`` is ``refused`` (the bot chose not to send) or ``error`` (something failed).
+    """
+
+    def __init__(self, outcome: str, kind: str, text: str) -> None:
+        super().__init__(kind)
+        self.outcome = outcome
+        self.kind = kind
+        self.text = text
+
+
+@dataclass
+class TurnContext:
+    """Everything the stages know about one turn; stages read and fill it in order."""
+
+    turn: Turn
+    sink: ReplySink
+    lang: str = "ja"
+    dry_run: bool = False
+    started: float = field(default_factory=time.monotonic)
+    conversation: Conversation | None = None
+    new_conversation: bool = False
+    model: ModelSpec | None = None
+    vault: PlaceholderVault | None = None
+    mask_result: MaskResult | None = None
+    messages: list[dict[str, str]] = field(default_factory=list)
+    answer_masked: str = ""
+    answer: str = ""
+    usage: Usage | None = None
+    first_token_at: float | None = None
+    notes: list[str] = field(default_factory=list)
+    outcome: str = "ok"
+    error_kind: str | None = None
+    category: str | None = None
+
+    @property
+    def masked_text(self) -> str:
+        """The user's text as it may leave the building."""
+        assert self.mask_result is not None
+        return self.mask_result.masked
+
+
+class Stage(Protocol):
+    """One step of the gateway."""
+
+    name: str
+
+    async def run(self, ctx: TurnContext) -> None:
+        """Do this stage's job on ``ctx``; raise :class:`Stop` to end the turn."""
+
+
+class AccessPolicy(Protocol):
+    """Decides whether a user may use the bot at all (the admin issue fills this in)."""
+
+    async def refusal(self, turn: Turn) -> str | None:
+        """None when ``turn.user`` may proceed, otherwise the message to show."""
+
+
+class AllowEveryone:
+    """The default access policy: everyone in the workspace may use the bot."""
+
+    async def refusal(self, turn: Turn) -> str | None:
+        """Never refuse."""
+        return None
+
+
+class Masker(Protocol):
+    """What the gateway needs of the masking filter."""
+
+    def mask(
+        self, text: str, vault: PlaceholderVault, policy: MaskingPolicy, terms: object = None
+    ) -> MaskResult: ...
+
+    def unmask(self, text: str, vault: PlaceholderVault) -> str: ...
+
+
+PolicyLookup = Callable[[str, str], Awaitable[MaskingPolicy]]
+TermsLookup = Callable[[str], Awaitable[object]]
+CategoryLookup = Callable[[str], str]
+
+
+# --------------------------------------------------------------------------- stages
+
+
+class InputCheck:
+    """Refuse empty, file-only and oversized messages before anything else happens."""
+
+    name = "input"
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+
+    async def run(self, ctx: TurnContext) -> None:
+        text = ctx.turn.text.strip()
+        if not text:
+            kind = "files_only" if ctx.turn.has_files else "empty"
+            raise Stop("refused", kind, message(kind, ctx.lang))
+        if len(text) > self.max_chars:
+            parts = -(-len(text) // self.max_chars)
+            raise Stop(
+                "refused",
+                "too_long",
+                message(
+                    "too_many_chars", ctx.lang, chars=len(text), limit=self.max_chars, parts=parts
+                ),
+            )
+        if ctx.turn.has_files:
+            ctx.notes.append(message("files_ignored", ctx.lang))
+
+
+class AccessCheck:
+    """Ask the access policy whether this user may use the bot."""
+
+    name = "access"
+
+    def __init__(self, policy: AccessPolicy) -> None:
+        self.policy = policy
+
+    async def run(self, ctx: TurnContext) -> None:
+        refusal = await self.policy.refusal(ctx.turn)
+        if refusal:
+            raise Stop("refused", "access_denied", refusal)
+
+
+class ModelSelection:
+    """Open the thread's conversation and pick an allowed model for it."""
+
+    name = "model"
+
+    def __init__(self, store: Store, catalog: ModelCatalog) -> None:
+        self.store = store
+        self.catalog = catalog
+
+    async def run(self, ctx: TurnContext) -> None:
+        turn = ctx.turn
+        found = await self.store.find_conversation(turn.tenant, turn.channel, turn.thread)
+        ctx.new_conversation = found is None
+        conversation = found or await self.store.open_conversation(
+            turn.tenant, turn.channel, turn.thread, self.catalog.default_id
+        )
+        ctx.conversation = conversation
+        wanted = self.catalog.get(conversation.model_id or "") if conversation.model_id else None
+        if wanted is not None and wanted.enabled:
+            ctx.model = wanted
+            return
+        enabled = self.catalog.enabled()
+        if not enabled:
+            raise Stop("refused", "no_model", message("no_model", ctx.lang))
+        ctx.model = self.catalog.default if self.catalog.default.enabled else enabled[0]
+        if conversation.model_id and conversation.model_id != ctx.model.id:
+            old = wanted.display_name if wanted else conversation.model_id
+            ctx.notes.append(
+                message("model_switched", ctx.lang, old=old, new=ctx.model.display_name)
+            )
+
+
+class Masking:
+    """Mask the user's text with the policy for the selected model; fail closed."""
+
+    name = "masking"
+
+    def __init__(
+        self,
+        masker: Masker,
+        store: Store,
+        vault_key: bytes,
+        policy_for: PolicyLookup,
+        terms_for: TermsLookup | None = None,
+    ) -> None:
+        self.masker = masker
+        self.store = store
+        self.vault_key = vault_key
+        self.policy_for = policy_for
+        self.terms_for = terms_for
+
+    async def run(self, ctx: TurnContext) -> None:
+        assert ctx.conversation is not None and ctx.model is not None
+        try:
+            sealed = await self.store.load_vault(ctx.conversation.id)
+            ctx.vault = (
+                PlaceholderVault.unseal(self.vault_key, sealed) if sealed else PlaceholderVault()
+            )
+            policy = await self.policy_for(ctx.turn.tenant, ctx.model.id)
+            terms = await self.terms_for(ctx.turn.tenant) if self.terms_for else None
+            # The filter is CPU work; run it off the event loop so other turns keep streaming.
+            ctx.mask_result = await asyncio.to_thread(
+                self.masker.mask, ctx.turn.text, ctx.vault, policy, terms
+            )
+        except Exception as exc:
+            # Fail closed: whatever went wrong, nothing is sent.
+            log.error("masking.failed", error_type=type(exc).__name__)
+            raise Stop("error", "masking_failed", message("masking_failed", ctx.lang)) from None
+        if ctx.mask_result.blocked:
+            raise Stop("refused", "blocked", ctx.mask_result.refusal(ctx.lang))
+
+
+class TokenBudget:
+    """Fit the masked history into the model's context; refuse a message that cannot fit."""
+
+    name = "budget"
+
+    def __init__(self, store: Store, system_prompt: str) -> None:
+        self.store = store
+        self.system_prompt = system_prompt
+
+    async def run(self, ctx: TurnContext) -> None:
+        assert ctx.conversation is not None and ctx.model is not None
+        model = ctx.model
+        history = [] if ctx.new_conversation else await self.store.history(ctx.conversation.id)
+        budget = await asyncio.to_thread(
+            fit_history,
+            self.system_prompt,
+            history,
+            ctx.masked_text,
+            context_window=model.context_window,
+            reserved_output=model.max_output_tokens,
+            encoding=model.tokenizer,
+        )
+        if not budget.fits:
+            room = max(1, budget.limit - count_tokens(self.system_prompt, model.tokenizer) - 16)
+            chars = len(ctx.turn.text)
+            limit_chars = int(room * chars / max(1, budget.newest_tokens))
+            raise Stop(
+                "refused",
+                "too_long",
+                message(
+                    "too_long_for_model",
+                    ctx.lang,
+                    model=model.display_name,
+                    chars=chars,
+                    tokens=budget.newest_tokens,
+                    limit=room,
+                    limit_chars=limit_chars,
+                    parts=-(-budget.newest_tokens // room),
+                ),
+            )
+        if budget.dropped_turns:
+            ctx.notes.append(message("history_trimmed", ctx.lang, n=budget.dropped_turns))
+        ctx.messages = budget.messages
+
+
+class ModelCall:
+    """Stream the answer from the model, showing it (real values restored) as it grows."""
+
+    name = "call"
+
+    def __init__(self, clients: ModelClients, masker: Masker) -> None:
+        self.clients = clients
+        self.masker = masker
+
+    async def run(self, ctx: TurnContext) -> None:
+        assert ctx.model is not None and ctx.vault is not None
+        if ctx.dry_run:
+            header = message("dry_run_header", ctx.lang, model=ctx.model.request_model)
+            ctx.answer = header + "\n" + json.dumps(ctx.messages, ensure_ascii=False, indent=2)
+            return
+        client = self.clients.for_model(ctx.model)
+        last_push = 0.0
+        interval = ctx.sink.min_update_interval
+        try:
+            async for event in stream_chat(client, ctx.model, ctx.messages):
+                self._take(ctx, event)
+                now = time.monotonic()
+                if event.delta and now - last_push >= interval:
+                    last_push = now
+                    await ctx.sink.update(self._visible(ctx))
+        except ModelError as exc:
+            partial = self.masker.unmask(ctx.answer_masked, ctx.vault) if ctx.answer_masked else ""
+            model_name = ctx.model.request_model
+            raise PartialStop(
+                "error", exc.kind, message(f"error_{exc.kind}", ctx.lang, model=model_name), partial
+            ) from None
+
+    @staticmethod
+    def _take(ctx: TurnContext, event: StreamEvent) -> None:
+        if event.delta:
+            if ctx.first_token_at is None:
+                ctx.first_token_at = time.monotonic()
+            ctx.answer_masked += event.delta
+        if event.usage is not None:
+            ctx.usage = event.usage
+
+    def _visible(self, ctx: TurnContext) -> str:
+        assert ctx.vault is not None
+        text = ctx.answer_masked
+        tail = text[-_HOLD_BACK:]
+        cut = max(tail.rfind(c) for c in _OPENERS)
+        if cut >= 0 and not any(c in tail[cut:] for c in _CLOSERS):
+            text = text[: len(text) - len(tail) + cut]
+        return self.masker.unmask(text, ctx.vault)
+
+
+class PartialStop(Stop):
+    """A stop after part of the answer was shown; the partial answer stays visible."""
+
+    def __init__(self, outcome: str, kind: str, text: str, partial: str) -> None:
+        super().__init__(outcome, kind, text)
+        self.partial = partial
+
+
+class Unmask:
+    """Restore real values in the final answer, store the exchange (masked) and show it."""
+
+    name = "unmask"
+
+    def __init__(self, masker: Masker, store: Store, vault_key: bytes) -> None:
+        self.masker = masker
+        self.store = store
+        self.vault_key = vault_key
+
+    async def run(self, ctx: TurnContext) -> None:
+        assert ctx.model is not None and ctx.vault is not None and ctx.conversation is not None
+        if ctx.dry_run:
+            await ctx.sink.finish(ctx.answer, ctx.notes)
+            return
+        ctx.answer = self.masker.unmask(ctx.answer_masked, ctx.vault)
+        await self.store.append_exchange(
+            ctx.conversation.id,
+            ctx.masked_text,
+            ctx.answer_masked,
+            ctx.model.id,
+            ctx.vault.seal(self.vault_key),
+        )
+        notes = [*ctx.notes, message("model_footer", ctx.lang, model=ctx.model.display_name)]
+        await ctx.sink.finish(ctx.answer, notes)
+
+
+class RecordUsage:
+    """Write one anonymized usage event for every turn, answered or not."""
+
+    name = "usage"
+
+    def __init__(
+        self,
+        recorder: UsageRecorder,
+        pseudonym_key: bytes,
+        categorize: CategoryLookup | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.pseudonym_key = pseudonym_key
+        self.categorize = categorize
+
+    async def run(self, ctx: TurnContext) -> None:
+        if ctx.dry_run:
+            return
+        model = ctx.model
+        input_tokens = output_tokens = 0
+        estimated = False
+        if ctx.usage is not None:
+            input_tokens, output_tokens = ctx.usage.input_tokens, ctx.usage.output_tokens
+        elif model is not None and ctx.messages and ctx.outcome != "refused":
+            # The server reported no usage (some compatible servers don't): count it ourselves.
+            estimated = True
+            input_tokens = count_message_tokens(ctx.messages, model.tokenizer)
+            output_tokens = count_tokens(ctx.answer_masked, model.tokenizer)
+        result = ctx.mask_result
+        category = None
+        if ctx.new_conversation and result is not None and self.categorize is not None:
+            category = self.categorize(result.masked)
+        now = time.monotonic()
+        await self.recorder.record(
+            UsageEvent(
+                time=datetime.now(UTC),
+                tenant=ctx.turn.tenant,
+                user_pseudonym=pseudonym(ctx.turn.user, self.pseudonym_key),
+                channel_type=ctx.turn.channel_type,
+                model=model.id if model else None,
+                outcome=ctx.outcome,
+                error_kind=ctx.error_kind,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                tokens_estimated=estimated,
+                cost=model.cost(input_tokens, output_tokens) if model else 0.0,
+                latency_ms=int((now - ctx.started) * 1000),
+                first_token_ms=(
+                    int((ctx.first_token_at - ctx.started) * 1000) if ctx.first_token_at else None
+                ),
+                masked_counts={str(k): v for k, v in (result.counts.items() if result else [])},
+                blocked=bool(result and result.blocked),
+                blocked_types=[str(t) for t in result.blocked_types] if result else [],
+                category=category,
+                new_conversation=ctx.new_conversation,
+            )
+        )
+
+
+# --------------------------------------------------------------------------- the gateway
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What happened to a turn (for callers and tests; no text of the user's)."""
+
+    outcome: str
+    error_kind: str | None
+    model: str | None
+
+
+class Gateway:
+    """Runs turns through the stages; one instance per process."""
+
+    def __init__(
+        self,
+        *,
+        stages: list[Stage],
+        always: list[Stage],
+        lang: str = "ja",
+    ) -> None:
+        self._stages = stages
+        self._always = always
+        self.lang = lang
+        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    @property
+    def stages(self) -> list[str]:
+        """The stage names in the order they run."""
+        return [s.name for s in (*self._stages, *self._always)]
+
+    async def handle(self, turn: Turn, sink: ReplySink, *, dry_run: bool = False) -> TurnResult:
+        """Answer ``turn`` through ``sink``. Never raises: every failure becomes a message."""
+        key = (turn.tenant, turn.channel, turn.thread)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        # Turns of one thread are answered in order; different threads run concurrently.
+        async with lock:
+            ctx = TurnContext(turn=turn, sink=sink, lang=self.lang, dry_run=dry_run)
+            await self._run(ctx)
+        return TurnResult(ctx.outcome, ctx.error_kind, ctx.model.id if ctx.model else None)
+
+    async def _run(self, ctx: TurnContext) -> None:
+        try:
+            await ctx.sink.start()
+            for stage in self._stages:
+                await stage.run(ctx)
+        except Stop as stop:
+            ctx.outcome, ctx.error_kind = stop.outcome, stop.kind
+            await self._fail(ctx, stop.text, getattr(stop, "partial", ""))
+        except Exception as exc:
+            ctx.outcome, ctx.error_kind = "error", "internal"
+            log.error("turn.internal_error", error_type=type(exc).__name__, where=_where(exc))
+            await self._fail(ctx, message("error_internal", ctx.lang))
+        for stage in self._always:
+            try:
+                await stage.run(ctx)
+            except Exception as exc:
+                log.error(
+                    "stage.failed",
+                    stage=stage.name,
+                    error_type=type(exc).__name__,
+                    where=_where(exc),
+                )
+        elapsed = time.monotonic() - ctx.started
+        metrics.TURNS.labels(ctx.outcome, ctx.error_kind or "").inc()
+        metrics.TURN_SECONDS.observe(elapsed)
+        if ctx.first_token_at is not None:
+            metrics.FIRST_TOKEN_SECONDS.observe(ctx.first_token_at - ctx.started)
+        if ctx.mask_result is not None:
+            for entity, count in ctx.mask_result.counts.items():
+                metrics.MASKED.labels(str(entity)).inc(count)
+        log.info(
+            "turn.done",
+            outcome=ctx.outcome,
+            error_kind=ctx.error_kind,
+            model=ctx.model.id if ctx.model else None,
+            ms=int(elapsed * 1000),
+        )
+
+    @staticmethod
+    async def _fail(ctx: TurnContext, text: str, partial: str = "") -> None:
+        try:
+            await ctx.sink.fail(text, partial)
+        except Exception as exc:
+            log.error("sink.fail_failed", error_type=type(exc).__name__, where=_where(exc))
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame: enough to find a bug, with no values from the message."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"

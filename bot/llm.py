@@ -1,0 +1,173 @@
+"""Model clients: the OpenAI SDK (OpenAI, Azure OpenAI, any OpenAI-compatible server), streaming.
+
+Only the gateway's call stage uses this module; nothing else in the code base talks to a model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+import openai
+from openai import AsyncAzureOpenAI, AsyncOpenAI
+
+from bot.catalog import ModelSpec
+from bot.settings import Settings
+
+
+class ModelErrorKind(StrEnum):
+    """Why a model call failed, in words the user message and the usage record share."""
+
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    CONTEXT_TOO_LONG = "context_too_long"
+    UNKNOWN_MODEL = "unknown_model"
+    AUTH = "auth"
+    CONNECTION = "connection"
+    CONTENT_FILTER = "content_filter"
+    STREAM_CUT = "stream_cut"
+    BAD_REQUEST = "bad_request"
+
+
+class ModelError(Exception):
+    """A model call failed after the SDK's retries."""
+
+    def __init__(self, kind: ModelErrorKind, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else str(kind))
+        self.kind = kind
+
+
+@dataclass
+class Usage:
+    """Token usage as the server reported it (None when it did not)."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass
+class StreamEvent:
+    """One piece of a streamed answer: a text delta, the usage, or the finish reason."""
+
+    delta: str = ""
+    usage: Usage | None = None
+    finish_reason: str | None = None
+
+
+class ModelClients:
+    """One SDK client per endpoint, created on first use and reused (connection pooling)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._clients: dict[tuple[str, str | None, str | None], AsyncOpenAI] = {}
+
+    def for_model(self, model: ModelSpec) -> AsyncOpenAI:
+        """Return the SDK client that reaches ``model``."""
+        key = (model.provider, model.base_url, model.api_key_env)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._build(model)
+            self._clients[key] = client
+        return client
+
+    def _build(self, model: ModelSpec) -> AsyncOpenAI:
+        s = self._settings
+        timeout = openai.Timeout(s.model_timeout, connect=s.model_connect_timeout)
+        if model.provider == "azure":
+            key = os.environ.get(model.api_key_env) if model.api_key_env else None
+            return AsyncAzureOpenAI(
+                api_key=key or s.secret("azure_openai_api_key") or "unset",
+                azure_endpoint=model.base_url or s.azure_openai_endpoint or "http://127.0.0.1:1",
+                api_version=s.openai_api_version,
+                timeout=timeout,
+                max_retries=s.model_max_retries,
+            )
+        key = os.environ.get(model.api_key_env) if model.api_key_env else None
+        return AsyncOpenAI(
+            # Local OpenAI-compatible servers often need no key; the SDK insists on one.
+            api_key=key or s.secret("openai_api_key") or "unset",
+            base_url=model.base_url or s.openai_base_url,
+            timeout=timeout,
+            max_retries=s.model_max_retries,
+        )
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+
+async def stream_chat(
+    client: AsyncOpenAI, model: ModelSpec, messages: list[dict[str, str]]
+) -> AsyncIterator[StreamEvent]:
+    """Stream a chat completion, yielding text deltas, then the usage (when reported).
+
+    SDK errors are turned into :class:`ModelError` with a kind; the SDK's own bounded retries with
+    backoff (``max_retries``) have already run when one reaches us.
+    """
+    finished = False
+    try:
+        stream = await client.chat.completions.create(
+            model=model.request_model,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=model.max_output_tokens,
+        )
+        async for chunk in stream:
+            if chunk.usage is not None:
+                yield StreamEvent(
+                    usage=Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                )
+            for choice in chunk.choices:
+                if choice.finish_reason == "content_filter":
+                    raise ModelError(ModelErrorKind.CONTENT_FILTER)
+                if choice.delta and choice.delta.content:
+                    yield StreamEvent(delta=choice.delta.content)
+                if choice.finish_reason:
+                    finished = True
+                    yield StreamEvent(finish_reason=choice.finish_reason)
+    except ModelError:
+        raise
+    except openai.APITimeoutError as exc:
+        raise ModelError(ModelErrorKind.TIMEOUT) from exc
+    except openai.RateLimitError as exc:
+        raise ModelError(ModelErrorKind.RATE_LIMITED) from exc
+    except openai.AuthenticationError as exc:
+        raise ModelError(ModelErrorKind.AUTH) from exc
+    except openai.PermissionDeniedError as exc:
+        raise ModelError(ModelErrorKind.AUTH) from exc
+    except openai.NotFoundError as exc:
+        raise ModelError(ModelErrorKind.UNKNOWN_MODEL, model.request_model) from exc
+    except openai.BadRequestError as exc:
+        code = getattr(exc, "code", None) or ""
+        text = str(exc)
+        if (
+            code == "context_length_exceeded"
+            or "context_length" in text
+            or "maximum context" in text
+        ):
+            raise ModelError(ModelErrorKind.CONTEXT_TOO_LONG) from exc
+        if code == "content_filter":
+            raise ModelError(ModelErrorKind.CONTENT_FILTER) from exc
+        if code == "model_not_found":
+            raise ModelError(ModelErrorKind.UNKNOWN_MODEL, model.request_model) from exc
+        raise ModelError(ModelErrorKind.BAD_REQUEST, code) from exc
+    except openai.APIStatusError as exc:
+        raise ModelError(ModelErrorKind.SERVER_ERROR, str(exc.status_code)) from exc
+    except openai.APIConnectionError as exc:
+        # A connection dropped after the answer began is a cut stream, not an unreachable host.
+        raise ModelError(ModelErrorKind.CONNECTION) from exc
+    except openai.APIError as exc:
+        # An error event inside a stream that had already begun (the server failed mid-answer).
+        raise ModelError(ModelErrorKind.SERVER_ERROR, "in-stream") from exc
+    except Exception as exc:
+        # The SDK lets transport errors raised mid-stream (peer closed, bad chunk) through
+        # unwrapped, and their classes differ between SDK versions: all of them are a cut stream.
+        raise ModelError(ModelErrorKind.STREAM_CUT, type(exc).__name__) from exc
+    if not finished:
+        raise ModelError(ModelErrorKind.STREAM_CUT)

@@ -1,0 +1,106 @@
+"""Engine, sessions and schema upgrades for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration pointing at the shipped migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+class Database:
+    """An async engine plus a session factory; one per process."""
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            # One writer at a time: SQLite serialises writes anyway, and a pool avoids
+            # "database is locked" under concurrent turns.
+            engine_options.setdefault("connect_args", {"timeout": 30})
+        else:
+            engine_options.setdefault("pool_size", 10)
+            engine_options.setdefault("max_overflow", 20)
+            engine_options.setdefault("pool_pre_ping", True)
+        self.engine: AsyncEngine = create_async_engine(url, **engine_options)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> AsyncSession:
+        """A new session; use as ``async with db.session() as s``."""
+        return self.sessions()
+
+    async def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def current_revision(self) -> str | None:
+        """The schema revision the database is at (None for an empty database)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    @staticmethod
+    def head_revision() -> str | None:
+        """The newest revision the shipped migrations know."""
+        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Run the migrations up to ``revision`` on this database."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade, revision)
+
+    async def ensure_schema(self) -> bool:
+        """Upgrade when the schema is behind the code; return True when it ran migrations."""
+        if await self.current_revision() == self.head_revision():
+            return False
+        await self.upgrade()
+        return True
+
+    async def dispose(self) -> None:
+        """Close the pool."""
+        await self.engine.dispose()
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    cfg = alembic_config()
+    # env.py uses this connection instead of opening its own (the async cookbook pattern).
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, revision)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,119 @@
+"""Slack event listeners: turn a mention, a DM or a thread reply into a turn for the gateway."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from bot.turn import ChannelType, Turn
+from handlers.format import unescape
+from handlers.sink import SlackReplySink
+
+log = structlog.get_logger("madoguchi.slack.events")
+
+# Message subtypes that are a person writing to us; everything else (edits, deletions, joins,
+# bot messages) is ignored.
+_HUMAN_SUBTYPES = {None, "file_share", "thread_broadcast"}
+_CHANNEL_TYPES: dict[str, ChannelType] = {
+    "im": "dm",
+    "channel": "channel",
+    "group": "private",
+    "mpim": "private",
+}
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    """Attach the chat listeners and the event de-duplication middleware to ``app``."""
+    store = runtime.store
+    settings = runtime.settings
+
+    @app.middleware
+    async def deduplicate(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        # Slack retries an event it thinks was not acknowledged, and every instance behind a
+        # load balancer may receive it: the first to store the event id answers, others ack.
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await store.claim_event(event_id, _tenant(body)):
+            log.info("event.duplicate", event_id=event_id)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def answer(turn: Turn, client: AsyncWebClient) -> None:
+        sink = SlackReplySink(
+            client,
+            turn.channel,
+            turn.thread,
+            lang=settings.language,
+            interval=settings.stream_update_interval,
+        )
+        await runtime.gateway.handle(turn, sink)
+
+    @app.event("app_mention")
+    async def on_mention(
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        channel = event.get("channel", "")
+        if channel.startswith("D") or _from_bot(event, context):
+            return  # DMs arrive as message.im too; answer once, there.
+        turn = _turn(event, body, context, "private" if channel.startswith("G") else "channel")
+        await answer(turn, client)
+
+    @app.event("message")
+    async def on_message(
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        if event.get("subtype") not in _HUMAN_SUBTYPES or _from_bot(event, context):
+            return
+        channel_type = _CHANNEL_TYPES.get(event.get("channel_type", ""), "channel")
+        if channel_type != "dm":
+            thread_ts = event.get("thread_ts")
+            if not thread_ts or _mentions(event, context.bot_user_id):
+                return  # top-level chatter, or a mention the app_mention listener answers
+            if await store.find_conversation(_tenant(body), event["channel"], thread_ts) is None:
+                return  # a thread the bot is not part of
+        await answer(_turn(event, body, context, channel_type), client)
+
+
+def _tenant(body: dict[str, Any]) -> str:
+    return str(body.get("team_id") or body.get("enterprise_id") or "unknown")
+
+
+def _from_bot(event: dict[str, Any], context: AsyncBoltContext) -> bool:
+    return bool(event.get("bot_id") or event.get("bot_profile")) or (
+        context.bot_user_id is not None and event.get("user") == context.bot_user_id
+    )
+
+
+def _mentions(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and f"<@{bot_user_id}>" in event.get("text", "")
+
+
+def _turn(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    channel_type: ChannelType,
+) -> Turn:
+    text = event.get("text") or ""
+    if context.bot_user_id:
+        text = re.sub(rf"<@{re.escape(context.bot_user_id)}(\|[^>]*)?>", "", text)
+    return Turn(
+        tenant=_tenant(body),
+        channel=event["channel"],
+        thread=event.get("thread_ts") or event["ts"],
+        user=event.get("user", ""),
+        text=unescape(text).strip(),
+        channel_type=channel_type,
+        has_files=bool(event.get("files")),
+    )

@@ -1,0 +1,83 @@
+"""``madoguchi serve``: Socket Mode or HTTP (aiohttp), plus /healthz and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import aiohttp
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings, SettingsError
+from handlers.app import build_app
+
+log = structlog.get_logger("madoguchi.server")
+
+
+def web_app(app: AsyncApp, runtime: Runtime, *, slack_events: bool = True) -> web.Application:
+    """The aiohttp application: ``POST /slack/events`` (HTTP mode), ``/healthz``, ``/metrics``."""
+    web_application = web.Application()
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = await runtime.db.ping()
+        return web.json_response(
+            {"status": "ok" if ok else "database unreachable"}, status=200 if ok else 503
+        )
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    if slack_events:
+        web_application.router.add_post("/slack/events", events)
+    web_application.router.add_get("/healthz", healthz)
+    web_application.router.add_get("/metrics", metrics)
+    return web_application
+
+
+def serve(settings: Settings, *, http: bool, host: str | None, port: int | None) -> int:
+    """Run until SIGINT/SIGTERM."""
+    if not http and settings.missing("slack_app_token"):
+        raise SettingsError(
+            "設定エラー / missing setting: SLACK_APP_TOKEN (Socket Mode; or use --http)"
+        )
+    return asyncio.run(
+        _serve(
+            settings, http=http, host=host or settings.http_host, port=port or settings.http_port
+        )
+    )
+
+
+async def _serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
+    runtime = await build_runtime(settings)
+    session = aiohttp.ClientSession()
+    app = build_app(runtime, require_signing_secret=http, session=session)
+    runner = web.AppRunner(web_app(app, runtime, slack_events=http), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    socket_handler = None
+    if not http:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        socket_handler = AsyncSocketModeHandler(app, settings.secret("slack_app_token"))
+        await socket_handler.connect_async()
+    log.info("serve.started", mode="http" if http else "socket", host=host, port=port)
+    await stop.wait()
+    log.info("serve.stopping")
+    if socket_handler is not None:
+        await socket_handler.close_async()
+    await runner.cleanup()
+    await session.close()
+    await runtime.aclose()
+    return 0

@@ -1,0 +1,181 @@
+"""The Slack reply sink: a 「考え中…」 placeholder at once, then throttled in-place updates.
+
+Updates are coalesced (at most one ``chat.update`` per ``interval`` per message, the latest text
+wins), a 429 pauses updates for its ``Retry-After``, and an answer longer than one message grows
+into follow-up posts in the same thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import message
+from handlers.format import split_message, to_mrkdwn
+
+log = structlog.get_logger("madoguchi.slack.sink")
+
+# The final post must arrive: how many 429s (each waited out) it survives.
+FINAL_ATTEMPTS = 5
+MAX_RETRY_AFTER = 60.0
+
+
+@dataclass
+class _Posted:
+    ts: str
+    text: str
+
+
+class SlackReplySink:
+    """Writes one answer into a Slack thread."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str,
+        *,
+        lang: str = "ja",
+        interval: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.lang = lang
+        self.min_update_interval = interval
+        self._posted: list[_Posted] = []
+        self._latest: str | None = None
+        self._wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._not_before = 0.0
+        self._closed = False
+
+    # -- ReplySink ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Post the placeholder in the thread."""
+        ts = await self._post(message("thinking", self.lang), final=True)
+        self._posted.append(_Posted(ts, message("thinking", self.lang)))
+
+    async def update(self, text: str) -> None:
+        """Remember the newest text; the background flusher shows it when allowed."""
+        if self._closed:
+            return
+        self._latest = text
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_loop())
+        self._wake.set()
+
+    async def finish(self, text: str, notes: list[str]) -> None:
+        """Show the complete answer with its notes; waits out rate limits until it is shown."""
+        await self._stop_flusher()
+        await self._render(to_mrkdwn(text), notes, final=True)
+
+    async def fail(self, message_text: str, partial: str = "") -> None:
+        """Show an error or refusal, below the partial answer if there is one."""
+        await self._stop_flusher()
+        body = to_mrkdwn(partial) + "\n\n" if partial else ""
+        await self._render(body + f":warning: {message_text}", [], final=True)
+
+    # -- internals -----------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        last = 0.0
+        while not self._closed:
+            await self._wake.wait()
+            self._wake.clear()
+            wait = max(last + self.min_update_interval, self._not_before) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            text = self._latest
+            if text is None or self._closed:
+                continue
+            last = time.monotonic()
+            try:
+                await self._render(to_mrkdwn(text), [], final=False)
+            except SlackApiError as exc:
+                # A lost intermediate update is harmless: the next one carries the newer text.
+                log.warning("slack.update_failed", error=exc.response.get("error"))
+
+    async def _stop_flusher(self) -> None:
+        self._closed = True
+        if self._flusher is not None:
+            self._wake.set()
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._flusher = None
+
+    async def _render(self, text: str, notes: list[str], *, final: bool) -> None:
+        parts = split_message(text)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            blocks = _blocks(part, notes) if final and last else None
+            if i < len(self._posted):
+                posted = self._posted[i]
+                if posted.text != part or blocks:
+                    await self._call(
+                        "chat_update",
+                        final,
+                        channel=self.channel,
+                        ts=posted.ts,
+                        text=part,
+                        blocks=blocks or [],
+                    )
+                    posted.text = part
+            else:
+                ts = await self._post(part, final=final, blocks=blocks)
+                self._posted.append(_Posted(ts, part))
+        if final:
+            # The final text needs fewer posts than the streamed one did (restored values
+            # are shorter than placeholders, or an error replaced the answer): remove the rest.
+            while len(self._posted) > len(parts):
+                extra = self._posted.pop()
+                await self._call("chat_delete", True, channel=self.channel, ts=extra.ts)
+
+    async def _post(self, text: str, *, final: bool, blocks: list[dict] | None = None) -> str:
+        response = await self._call(
+            "chat_postMessage",
+            final,
+            channel=self.channel,
+            thread_ts=self.thread_ts,
+            text=text,
+            blocks=blocks,
+        )
+        return str(response["ts"])
+
+    async def _call(self, method: str, must_arrive: bool, **kwargs: object) -> dict:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        attempts = FINAL_ATTEMPTS if must_arrive else 1
+        for attempt in range(attempts):
+            wait = self._not_before - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                response = await getattr(self.client, method)(**kwargs)
+                return response.data  # type: ignore[return-value]
+            except SlackApiError as exc:
+                if exc.response.status_code != 429:
+                    raise
+                retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+                self._not_before = time.monotonic() + min(retry_after, MAX_RETRY_AFTER)
+                log.warning("slack.rate_limited", method=method, retry_after=retry_after)
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _blocks(text: str, notes: list[str]) -> list[dict]:
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text or " "}}]
+    if notes:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes[:10]]}
+        )
+    return blocks

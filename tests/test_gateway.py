@@ -1,0 +1,154 @@
+"""The gateway's chain: order, fail-closed masking, access refusal, unmasking while streaming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.gateway import Masking, ModelCall, Stop
+from bot.turn import Turn
+from tests.harness import BotHarness
+from tests.peers import Reply, app_mention
+
+
+class RecordingSink:
+    """A reply sink that keeps what it was asked to show."""
+
+    min_update_interval = 0.0
+
+    def __init__(self) -> None:
+        self.updates: list[str] = []
+        self.final: str | None = None
+        self.notes: list[str] = []
+        self.failed: str | None = None
+        self.started = False
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def update(self, text: str) -> None:
+        self.updates.append(text)
+
+    async def finish(self, text: str, notes: list[str]) -> None:
+        self.final, self.notes = text, notes
+
+    async def fail(self, message: str, partial: str = "") -> None:
+        self.failed = message
+
+
+def turn(text: str, thread: str = "t1", user: str = "U1") -> Turn:
+    return Turn(tenant="T1", channel="C1", thread=thread, user=user, text=text)
+
+
+async def test_the_chain_runs_in_the_documented_order(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as bot:
+        assert bot.runtime.gateway.stages == [
+            "input",
+            "access",
+            "model",
+            "masking",
+            "budget",
+            "call",
+            "unmask",
+            "usage",
+        ]
+
+
+async def test_masking_failure_fails_closed(tmp_path: Path) -> None:
+    class BrokenMasker:
+        def mask(self, *args: object, **kwargs: object):
+            raise RuntimeError("detector crashed")
+
+        def unmask(self, text: str, vault: object) -> str:
+            return text
+
+    async with BotHarness(tmp_path) as bot:
+        masking = next(s for s in bot.runtime.gateway._stages if isinstance(s, Masking))
+        masking.masker = BrokenMasker()
+        sink = RecordingSink()
+        result = await bot.runtime.gateway.handle(turn("山田太郎さんの件"), sink)
+        assert result.outcome == "error" and result.error_kind == "masking_failed"
+        assert sink.failed is not None and "安全のため送信しませんでした" in sink.failed
+        assert bot.openai.requests == []
+        [usage] = bot.usage.events
+        assert usage.error_kind == "masking_failed"
+
+
+async def test_access_refusal_stops_before_anything_is_sent(tmp_path: Path) -> None:
+    class OnlyAdmins:
+        async def refusal(self, t: Turn) -> str | None:
+            return None if t.user == "UADMIN" else "このボットを利用する権限がありません。"
+
+    async with BotHarness(tmp_path) as bot:
+        stage = next(s for s in bot.runtime.gateway._stages if s.name == "access")
+        stage.policy = OnlyAdmins()
+        sink = RecordingSink()
+        result = await bot.runtime.gateway.handle(turn("こんにちは", user="USTAFF"), sink)
+        assert (
+            result.outcome == "refused" and sink.failed == "このボットを利用する権限がありません。"
+        )
+        assert bot.openai.requests == []
+        ok = await bot.runtime.gateway.handle(
+            turn("こんにちは", thread="t2", user="UADMIN"), RecordingSink()
+        )
+        assert ok.outcome == "ok"
+
+
+async def test_model_sees_placeholders_and_user_sees_real_values(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as bot:
+        # The model answers with the placeholder it was given, split across chunks.
+        bot.openai.script(
+            lambda req: Reply(
+                chunks=["<人", "名1>様、", "お問い合わせ", "ありがとう", "ございます。"]
+            )
+        )
+        sink = RecordingSink()
+        result = await bot.runtime.gateway.handle(turn("山田太郎様への返信文を作って"), sink)
+        assert result.outcome == "ok"
+        sent = bot.openai.requests[0].messages[-1]["content"]
+        assert "山田太郎" not in sent and "<人名1>" in sent
+        assert sink.final == "山田太郎様、お問い合わせありがとうございます。"
+        # No update ever showed half a placeholder.
+        assert all("<人" not in u for u in sink.updates)
+        stored = await bot.runtime.store.history(
+            (await bot.runtime.store.find_conversation("T1", "C1", "t1")).id
+        )
+        assert "山田太郎" not in str(stored)
+
+
+async def test_blocked_entity_refuses_with_a_japanese_reason(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as bot:
+        sink = RecordingSink()
+        # 123456789018 passes the My Number check digit.
+        result = await bot.runtime.gateway.handle(turn("個人番号は123456789018です"), sink)
+        assert result.outcome == "refused" and result.error_kind == "blocked"
+        assert sink.failed is not None and "マイナンバー" in sink.failed
+        assert bot.openai.requests == []
+        [usage] = bot.usage.events
+        assert usage.blocked and "MY_NUMBER" in usage.blocked_types
+
+
+async def test_same_value_keeps_its_placeholder_across_turns(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as bot:
+        await bot.runtime.gateway.handle(turn("佐藤一郎さんに連絡したい"), RecordingSink())
+        await bot.runtime.gateway.handle(turn("佐藤一郎さんの件、続きです"), RecordingSink())
+        first, second = (r.messages[-1]["content"] for r in bot.openai.requests)
+        placeholder = first[: first.index(">") + 1]
+        assert placeholder.startswith("<人名") and second.startswith(placeholder)
+
+
+def test_stop_carries_outcome_and_kind() -> None:
+    stop = Stop("refused", "empty", "メッセージが空のようです。")
+    assert (stop.outcome, stop.kind, stop.text) == (
+        "refused",
+        "empty",
+        "メッセージが空のようです。",
+    )
+    assert ModelCall.name == "call"
+
+
+async def test_mention_flow_uses_the_same_gateway(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as bot:
+        await bot.send(app_mention("鈴木花子さんの住所は東京都千代田区丸の内1-1-1です"))
+        await bot.usage.wait(1)
+        sent = bot.openai.requests[0].messages[-1]["content"]
+        assert "鈴木花子" not in sent and "丸の内1-1-1" not in sent

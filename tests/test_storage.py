@@ -1,0 +1,84 @@
+"""Storage on SQLite and PostgreSQL: migrations, conversations, event de-duplication, purge."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import inspect
+
+from bot.storage import Database, Store
+from bot.storage.store import utcnow
+from bot.storage.tables import Base
+
+
+async def test_migrations_create_exactly_the_declared_tables(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert tables - {"alembic_version"} == set(Base.metadata.tables)
+    assert await db.current_revision() == Database.head_revision()
+
+
+async def test_ensure_schema_is_idempotent(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        assert await database.ensure_schema() is True
+        assert await database.ensure_schema() is False
+    finally:
+        await database.dispose()
+
+
+async def test_event_ids_are_claimed_once_even_concurrently(db: Database) -> None:
+    store = Store(db)
+    results = await asyncio.gather(*(store.claim_event("Ev1", "T1") for _ in range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+    assert await store.claim_event("Ev2", "T1") is True
+
+
+async def test_two_instances_share_event_claims(database_url: str) -> None:
+    first, second = Database(database_url), Database(database_url)
+    await first.upgrade()
+    try:
+        assert await Store(first).claim_event("Ev9", "T1") is True
+        assert await Store(second).claim_event("Ev9", "T1") is False
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_conversation_history_and_vault(db: Database) -> None:
+    store = Store(db)
+    conv = await store.open_conversation("T1", "C1", "1700000000.000100", "gpt-4o-mini")
+    again = await asyncio.gather(
+        *(store.open_conversation("T1", "C1", "1700000000.000100") for _ in range(5))
+    )
+    assert {c.id for c in again} == {conv.id}
+    await store.append_exchange(
+        conv.id, "<人名1>さんへの返信", "承知しました", "gpt-4o", b"sealed-1"
+    )
+    await store.append_exchange(conv.id, "次の質問", "次の答え", "gpt-4o", b"sealed-2")
+    assert await store.history(conv.id) == [
+        {"role": "user", "content": "<人名1>さんへの返信"},
+        {"role": "assistant", "content": "承知しました"},
+        {"role": "user", "content": "次の質問"},
+        {"role": "assistant", "content": "次の答え"},
+    ]
+    assert await store.load_vault(conv.id) == b"sealed-2"
+    found = await store.find_conversation("T1", "C1", "1700000000.000100")
+    assert found is not None and found.model_id == "gpt-4o"
+    # Another workspace with the same channel and thread ids never sees this conversation.
+    assert await store.find_conversation("T2", "C1", "1700000000.000100") is None
+
+
+async def test_purge_removes_expired_threads_with_their_vaults(db: Database) -> None:
+    store = Store(db, retention=timedelta(days=30))
+    old = await store.open_conversation("T1", "C1", "1.0")
+    await store.append_exchange(old.id, "u", "a", "m", b"vault")
+    fresh = await store.open_conversation("T1", "C1", "2.0")
+    await store.append_exchange(fresh.id, "u", "a", "m", b"vault")
+    counts = await store.purge(utcnow() + timedelta(days=29))
+    assert counts["conversations"] == 0
+    counts = await store.purge(utcnow() + timedelta(days=31))
+    assert counts == {"conversations": 2, "turns": 4, "vaults": 2, "events": 0}
+    assert await store.load_vault(old.id) is None
+    assert await store.history(fresh.id) == []
