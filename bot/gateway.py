@@ -323,6 +323,8 @@ class ModelCall:
             ctx.answer_masked += event.delta
         if event.usage is not None:
             ctx.usage = event.usage
+        if event.finish_reason == "length":
+            ctx.notes.append(message("truncated", ctx.lang))
 
     def _visible(self, ctx: TurnContext) -> str:
         assert ctx.vault is not None

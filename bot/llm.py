@@ -110,6 +110,7 @@ async def stream_chat(
     backoff (``max_retries``) have already run when one reaches us.
     """
     finished = False
+    began = False
     try:
         stream = await client.chat.completions.create(
             model=model.request_model,
@@ -127,6 +128,7 @@ async def stream_chat(
                 if choice.finish_reason == "content_filter":
                     raise ModelError(ModelErrorKind.CONTENT_FILTER)
                 if choice.delta and choice.delta.content:
+                    began = True
                     yield StreamEvent(delta=choice.delta.content)
                 if choice.finish_reason:
                     finished = True
@@ -161,7 +163,8 @@ async def stream_chat(
         raise ModelError(ModelErrorKind.SERVER_ERROR, str(exc.status_code)) from exc
     except openai.APIConnectionError as exc:
         # A connection dropped after the answer began is a cut stream, not an unreachable host.
-        raise ModelError(ModelErrorKind.CONNECTION) from exc
+        kind = ModelErrorKind.STREAM_CUT if began else ModelErrorKind.CONNECTION
+        raise ModelError(kind) from exc
     except openai.APIError as exc:
         # An error event inside a stream that had already begun (the server failed mid-answer).
         raise ModelError(ModelErrorKind.SERVER_ERROR, "in-stream") from exc

@@ -26,6 +26,10 @@ def drop_text_fields(_logger: Any, _name: str, event: dict[str, Any]) -> dict[st
     return event
 
 
+def _only_our_debug(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.startswith("madoguchi")
+
+
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     """Route structlog and the standard library's logging to one JSON line per event."""
     stream = stream or sys.stdout
@@ -58,15 +62,6 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Third-party libraries log request bodies at DEBUG; keep them quiet whatever our level.
-    for noisy in (
-        "slack_bolt",
-        "slack_sdk",
-        "openai",
-        "httpx",
-        "httpx2",
-        "httpcore",
-        "aiohttp.access",
-        "sqlalchemy.engine",
-    ):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # Third-party libraries log request bodies and SQL parameters (message text) at INFO and
+    # DEBUG: an allow-list lets only their warnings and errors through, whatever our level.
+    handler.addFilter(_only_our_debug)

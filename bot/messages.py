@@ -127,6 +127,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "内部エラーのため回答できませんでした。もう一度送ってください。続く場合は管理者に連絡してください。",
         "en": "An internal error occurred. Please send again; contact your administrator if it persists.",
     },
+    "truncated": {
+        "ja": "※回答が出力の上限に達したため途中で終わっています。「続きを書いて」と送ると続きを出力します。",
+        "en": "Note: the answer hit the output limit and stops early. Send “continue” for the rest.",
+    },
     "continued": {"ja": "（続き {n}）", "en": "(continued {n})"},
     "dry_run_header": {
         "ja": "--- モデルに送信される内容（送信はしていません）: {model} ---",

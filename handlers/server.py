@@ -24,7 +24,13 @@ def web_app(app: AsyncApp, runtime: Runtime, *, slack_events: bool = True) -> we
     web_application = web.Application()
 
     async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:
+            # A body Slack would never send (bolt parses before it verifies the signature).
+            log.warning("slack.malformed_request")
+            return web.json_response({"error": "malformed request"}, status=400)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     async def healthz(_request: web.Request) -> web.Response:
         ok = await runtime.db.ping()

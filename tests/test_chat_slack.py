@@ -124,8 +124,10 @@ async def test_two_instances_sharing_a_database_answer_once(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     "event",
     [
-        bot_message("別のボットの投稿"),
-        message_changed("編集後の本文", thread_ts="1700000000.000001"),
+        bot_message("別のボットの投稿", channel="D0001", channel_type="im"),
+        message_changed(
+            "編集後の本文", original_ts="1700000000.000001", channel="D0001", channel_type="im"
+        ),
         thread_reply("ボットのいないスレッドへの返信", thread_ts="1600000000.000001"),
         {
             "type": "message",
@@ -168,20 +170,31 @@ async def test_rate_limited_update_is_retried_after_retry_after(bot: BotHarness)
     assert answer.blocks[0]["text"]["text"] == "あ" * 200
 
 
-async def test_long_answer_is_split_into_follow_up_posts(bot: BotHarness) -> None:
+async def test_long_answer_is_split_into_follow_up_posts(tmp_path: Path) -> None:
     paragraphs = [
-        f"第{i}項。" + "市民サービスの向上に向けた取組を説明します。" * 12 for i in range(40)
+        f"第{i}項。" + "市民サービスの向上に向けた取組を説明します。" * 12 for i in range(25)
     ]
     text = "\n\n".join(paragraphs)
-    bot.openai.script(Reply(text=text, chunk_size=400))
-    event = app_mention("長い回答のテスト")
+    # gpt-4.1-mini's catalog entry allows 8,192 output tokens: the whole answer fits.
+    async with BotHarness(tmp_path, default_model="gpt-4.1-mini") as bot:
+        bot.openai.script(Reply(text=text, chunk_size=400))
+        event = app_mention("長い回答のテスト")
+        await bot.send(event)
+        await bot.usage.wait(1)
+        answers = bot.thread(CHANNEL, event["ts"])
+        assert len(answers) >= 3
+        assert all(len(m.text) <= 3000 for m in answers)
+        assert final_text(answers).replace("\n", "") == text.replace("\n", "")
+        assert bot.slack.calls_to("chat.postMessage")[0].args["text"] == "考え中…"
+
+
+async def test_answer_cut_at_the_output_limit_says_so(bot: BotHarness) -> None:
+    bot.openai.script(Reply(text="途中までの回答", finish_reason="length"))
+    event = app_mention("とても長い文書を書いて")
     await bot.send(event)
     await bot.usage.wait(1)
-    answers = bot.thread(CHANNEL, event["ts"])
-    assert len(answers) >= 3
-    assert all(len(m.text) <= 3000 for m in answers)
-    assert final_text(answers).replace("\n", "") == text.replace("\n", "")
-    assert bot.slack.calls_to("chat.postMessage")[0].args["text"] == "考え中…"
+    [answer] = bot.thread(CHANNEL, event["ts"])
+    assert "上限に達した" in json.dumps(answer.blocks, ensure_ascii=False)
 
 
 @pytest.mark.parametrize(
@@ -274,8 +287,15 @@ async def test_malformed_and_unsigned_requests_are_rejected_without_crashing(
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
-        async with session.post(bot.url + "/slack/events", data=b"{not json") as response:
-            assert response.status == 401  # unsigned: refused by the signature check
+        async with session.post(
+            bot.url + "/slack/events", data=b"{not json", headers={"Content-Type": "application/json"}
+        ) as response:
+            assert response.status == 400
+        unsigned = json.dumps(event_callback(app_mention("署名なし"))).encode()
+        async with session.post(
+            bot.url + "/slack/events", data=unsigned, headers={"Content-Type": "application/json"}
+        ) as response:
+            assert response.status == 401  # refused by the signature check
     from tests.peers import post_event
 
     bad = await post_event(bot.url + "/slack/events", "not-a-form=&&", "test-signing-secret")
@@ -283,6 +303,7 @@ async def test_malformed_and_unsigned_requests_are_rejected_without_crashing(
     ok = await bot.send(app_mention("その後も動く"))
     assert ok.status == 200
     await bot.usage.wait(1)
+    assert len(bot.openai.requests) == 1  # only the signed request reached the model
 
 
 async def test_logs_never_contain_the_message_or_the_answer(tmp_path: Path) -> None:

@@ -9,14 +9,25 @@ from sqlalchemy import inspect
 
 from bot.storage import Database, Store
 from bot.storage.store import utcnow
-from bot.storage.tables import Base
+from bot.storage.schema import metadata
 
 
 async def test_migrations_create_exactly_the_declared_tables(db: Database) -> None:
     async with db.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-    assert tables - {"alembic_version"} == set(Base.metadata.tables)
+    assert tables - {"alembic_version"} == set(metadata.tables)
     assert await db.current_revision() == Database.head_revision()
+
+
+async def test_migrations_match_the_table_definitions_exactly(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
+        )
+    assert diff == [], "a table change needs a migration in bot/migrations/versions"
 
 
 async def test_ensure_schema_is_idempotent(database_url: str) -> None:

@@ -7,9 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.storage.tables import Base
-
-target_metadata = Base.metadata
+from bot.storage.schema import metadata as target_metadata
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,9 @@
+"""Every table module, imported so ``Base.metadata`` knows the whole schema.
+
+Each feature keeps its tables in its own module next to this one; add the module here.
+"""
+
+from bot.storage import tables  # noqa: F401
+from bot.storage.tables import Base
+
+metadata = Base.metadata
