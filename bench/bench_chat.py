@@ -95,8 +95,12 @@ async def _start_bot(
         "MADOGUCHI_LOG_LEVEL": "WARNING",
         "MADOGUCHI_HTTP_PORT": "38471",
     }
+    # BENCH_CPROFILE=FILE runs the bot under cProfile (main thread only) and writes FILE at exit.
+    cprofile = os.environ.get("BENCH_CPROFILE")
+    profile = ["-m", "cProfile", "-o", cprofile] if cprofile else []
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
+        *profile,
         "-m",
         "bot",
         "serve",
@@ -128,20 +132,43 @@ async def _post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any
     return sent
 
 
-async def run(threads: int, turns: int) -> dict[str, Any]:
+async def run(
+    threads: int, turns: int, light_rate: float = 20.0, light_turns: int = 200
+) -> dict[str, Any]:
     """Run the benchmark and return its figures."""
     slack = TrackingSlack()
     await slack.start()
     placeholder_ms: list[float] = []
     turn_ms: list[float] = []
     with tempfile.TemporaryDirectory() as db_dir:
-        async with spawn_peer("openai_api", "--mode", "instant") as openai_url:
+        async with spawn_peer("openai", "--mode", "instant") as openai_url:
             proc, url = await _start_bot(slack.base_url, openai_url, db_dir)
             try:
                 connector = aiohttp.TCPConnector(limit=0)
                 async with aiohttp.ClientSession(connector=connector) as session:
                     # Warm-up: imports, model loads, first connections.
                     await _conversation(session, url, slack, 1, [], [], "warm")
+                    profiler = None
+                    if os.environ.get("BENCH_PROFILE"):
+                        profiler = await asyncio.create_subprocess_exec(
+                            "py-spy", "record", "-p", str(proc.pid), "-o", os.environ["BENCH_PROFILE"],
+                            "-f", "raw", "--nonblocking",
+                            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                        )
+                        await asyncio.sleep(1)
+                    # Phase 1, latency: new conversations arriving at a steady rate well below
+                    # capacity (open loop), as staff messages do.
+                    light_placeholder: list[float] = []
+                    light_turn: list[float] = []
+                    light = []
+                    for i in range(light_turns):
+                        light.append(asyncio.create_task(_conversation(
+                            session, url, slack, 1, light_placeholder, light_turn, f"l{i}"
+                        )))
+                        await asyncio.sleep(1 / light_rate)
+                    await asyncio.gather(*light)
+                    # Phase 2, throughput: N threads, each sending its next message as soon as
+                    # the previous answer is final (closed loop, saturating the bot).
                     cpu0, wall0 = _cpu_seconds(proc.pid), time.monotonic()
                     await asyncio.gather(
                         *(
@@ -154,22 +181,30 @@ async def run(threads: int, turns: int) -> dict[str, Any]:
                     wall = time.monotonic() - wall0
                     cpu = _cpu_seconds(proc.pid) - cpu0
                     rss = _rss_mb(proc.pid)
+                    if profiler is not None:
+                        profiler.send_signal(2)
+                        await profiler.wait()
             finally:
                 proc.terminate()
                 await proc.wait()
     await slack.stop()
     total = threads * turns
     return {
+        "light_rate_per_s": light_rate,
+        "light_placeholder_ms_p50": round(statistics.median(light_placeholder), 1),
+        "light_placeholder_ms_p99": round(_pct(light_placeholder, 99), 1),
+        "light_turn_ms_p50": round(statistics.median(light_turn), 1),
+        "light_turn_ms_p99": round(_pct(light_turn, 99), 1),
         "threads": threads,
         "turns": total,
         "wall_s": round(wall, 2),
         "turns_per_s": round(total / wall, 1),
         "bot_cpu_ms_per_turn": round(cpu / total * 1000, 2),
         "turns_per_cpu_s": round(total / cpu, 1),
-        "placeholder_ms_p50": round(statistics.median(placeholder_ms), 1),
-        "placeholder_ms_p99": round(_pct(placeholder_ms, 99), 1),
-        "turn_ms_p50": round(statistics.median(turn_ms), 1),
-        "turn_ms_p99": round(_pct(turn_ms, 99), 1),
+        "saturated_placeholder_ms_p50": round(statistics.median(placeholder_ms), 1),
+        "saturated_placeholder_ms_p99": round(_pct(placeholder_ms, 99), 1),
+        "saturated_turn_ms_p50": round(statistics.median(turn_ms), 1),
+        "saturated_turn_ms_p99": round(_pct(turn_ms, 99), 1),
         "bot_rss_mb": round(rss, 1),
     }
 
@@ -212,8 +247,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=200)
     parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--light-rate", type=float, default=20.0, help="turns/s in the latency phase")
+    parser.add_argument("--light-turns", type=int, default=200)
     args = parser.parse_args()
-    result = asyncio.run(run(args.threads, args.turns))
+    result = asyncio.run(run(args.threads, args.turns, args.light_rate, args.light_turns))
     result["machine"] = (
         f"{platform.machine()} {os.cpu_count()} vCPU, Python {platform.python_version()}"
     )

@@ -1,15 +1,27 @@
-"""Queries the core needs, written once for SQLite and PostgreSQL."""
+"""Queries the core needs, written once for SQLite and PostgreSQL.
+
+SQLAlchemy Core statements on pooled connections rather than ORM sessions: a turn touches the
+database a handful of times and the ORM's unit of work was the largest CPU cost per turn
+(bench/bench_chat.py).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.db import Database
 from bot.storage.tables import ConversationRow, ProcessedEventRow, TurnRow, VaultRow
+
+conversations = ConversationRow.__table__
+turns = TurnRow.__table__
+vaults = VaultRow.__table__
+processed_events = ProcessedEventRow.__table__
 
 
 def utcnow() -> datetime:
@@ -28,8 +40,23 @@ class Conversation:
     model_id: str | None
 
 
-def _conversation(row: ConversationRow) -> Conversation:
-    return Conversation(row.id, row.tenant, row.channel, row.thread_ts, row.model_id)
+@dataclass
+class ThreadState:
+    """What a turn needs of its thread, read in one go: the conversation (None for a new
+    thread), its masked history and its sealed vault."""
+
+    conversation: Conversation | None
+    history: list[dict[str, str]] = field(default_factory=list)
+    sealed_vault: bytes | None = None
+
+
+_CONVERSATION_COLUMNS = (
+    conversations.c.id,
+    conversations.c.tenant,
+    conversations.c.channel,
+    conversations.c.thread_ts,
+    conversations.c.model_id,
+)
 
 
 class Store:
@@ -41,75 +68,102 @@ class Store:
 
     async def claim_event(self, event_id: str, tenant: str) -> bool:
         """Record a Slack event id; False when it was already taken (a retry or another instance)."""
-        async with self.db.session() as session:
-            session.add(ProcessedEventRow(event_id=event_id, tenant=tenant, received_at=utcnow()))
-            try:
-                await session.commit()
-            except IntegrityError:
-                return False
+        try:
+            async with self.db.engine.begin() as conn:
+                await conn.execute(
+                    insert(processed_events).values(
+                        event_id=event_id, tenant=tenant, received_at=utcnow()
+                    )
+                )
+        except IntegrityError:
+            return False
         return True
 
     async def find_conversation(
         self, tenant: str, channel: str, thread_ts: str
     ) -> Conversation | None:
         """The conversation of a thread, if the bot is part of it."""
-        async with self.db.session() as session:
-            row = await session.scalar(
-                select(ConversationRow).where(
-                    ConversationRow.tenant == tenant,
-                    ConversationRow.channel == channel,
-                    ConversationRow.thread_ts == thread_ts,
+        async with self.db.engine.connect() as conn:
+            return await self._find(conn, tenant, channel, thread_ts)
+
+    @staticmethod
+    async def _find(
+        conn: AsyncConnection, tenant: str, channel: str, thread_ts: str
+    ) -> Conversation | None:
+        row = (
+            await conn.execute(
+                select(*_CONVERSATION_COLUMNS).where(
+                    conversations.c.tenant == tenant,
+                    conversations.c.channel == channel,
+                    conversations.c.thread_ts == thread_ts,
                 )
             )
-            return _conversation(row) if row else None
+        ).first()
+        return Conversation(*row) if row else None
+
+    async def load_thread(self, tenant: str, channel: str, thread_ts: str) -> ThreadState:
+        """The conversation of a thread with its history and sealed vault, on one connection."""
+        async with self.db.engine.connect() as conn:
+            found = await self._find(conn, tenant, channel, thread_ts)
+            if found is None:
+                return ThreadState(None)
+            history = await conn.execute(
+                select(turns.c.role, turns.c.content)
+                .where(turns.c.conversation_id == found.id)
+                .order_by(turns.c.id)
+            )
+            sealed = await conn.scalar(
+                select(vaults.c.sealed).where(vaults.c.conversation_id == found.id)
+            )
+            return ThreadState(
+                found, [{"role": r, "content": c} for r, c in history], sealed
+            )
 
     async def open_conversation(
         self, tenant: str, channel: str, thread_ts: str, model_id: str | None = None
     ) -> Conversation:
-        """Find or create the conversation of a thread (safe when two instances race)."""
-        found = await self.find_conversation(tenant, channel, thread_ts)
-        if found:
-            return found
+        """Create the conversation of a thread, or return it if it exists (safe when two
+        instances race for the same thread)."""
         now = utcnow()
-        async with self.db.session() as session:
-            row = ConversationRow(
-                tenant=tenant,
-                channel=channel,
-                thread_ts=thread_ts,
-                model_id=model_id,
-                created_at=now,
-                updated_at=now,
-                expires_at=now + self.retention,
-            )
-            session.add(row)
-            try:
-                await session.commit()
-                return _conversation(row)
-            except IntegrityError:
-                await session.rollback()
-        found = await self.find_conversation(tenant, channel, thread_ts)
-        assert found is not None  # the other writer's row is committed
-        return found
+        try:
+            async with self.db.engine.begin() as conn:
+                new_id = await conn.scalar(
+                    insert(conversations)
+                    .values(
+                        tenant=tenant,
+                        channel=channel,
+                        thread_ts=thread_ts,
+                        model_id=model_id,
+                        created_at=now,
+                        updated_at=now,
+                        expires_at=now + self.retention,
+                    )
+                    .returning(conversations.c.id)
+                )
+            return Conversation(int(new_id), tenant, channel, thread_ts, model_id)
+        except IntegrityError:
+            found = await self.find_conversation(tenant, channel, thread_ts)
+            assert found is not None  # the other writer's row is committed
+            return found
 
     async def set_model(self, conversation_id: int, model_id: str) -> None:
         """Remember which model answers a conversation."""
-        async with self.db.session() as session:
-            await session.execute(
-                update(ConversationRow)
-                .where(ConversationRow.id == conversation_id)
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
                 .values(model_id=model_id)
             )
-            await session.commit()
 
     async def history(self, conversation_id: int) -> list[dict[str, str]]:
         """The masked turns of a conversation, oldest first, as chat messages."""
-        async with self.db.session() as session:
-            rows = await session.scalars(
-                select(TurnRow)
-                .where(TurnRow.conversation_id == conversation_id)
-                .order_by(TurnRow.id)
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(
+                select(turns.c.role, turns.c.content)
+                .where(turns.c.conversation_id == conversation_id)
+                .order_by(turns.c.id)
             )
-            return [{"role": r.role, "content": r.content} for r in rows]
+            return [{"role": r, "content": c} for r, c in rows]
 
     async def append_exchange(
         self,
@@ -121,77 +175,84 @@ class Store:
     ) -> None:
         """Store a completed exchange (masked) and the vault, and extend the thread's life."""
         now = utcnow()
-        async with self.db.session() as session, session.begin():
-            session.add_all(
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                insert(turns),
                 [
-                    TurnRow(
-                        conversation_id=conversation_id,
-                        role="user",
-                        content=user_text,
-                        model_id=model_id,
-                        created_at=now,
-                    ),
-                    TurnRow(
-                        conversation_id=conversation_id,
-                        role="assistant",
-                        content=assistant_text,
-                        model_id=model_id,
-                        created_at=now,
-                    ),
-                ]
+                    {"conversation_id": conversation_id, "role": "user", "content": user_text,
+                     "model_id": model_id, "created_at": now},
+                    {"conversation_id": conversation_id, "role": "assistant",
+                     "content": assistant_text, "model_id": model_id, "created_at": now},
+                ],
             )
-            await session.execute(
-                update(ConversationRow)
-                .where(ConversationRow.id == conversation_id)
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
                 .values(updated_at=now, expires_at=now + self.retention, model_id=model_id)
             )
             if sealed_vault is not None:
-                await self._put_vault(session, conversation_id, sealed_vault, now)
+                await self._put_vault(conn, conversation_id, sealed_vault, now)
 
     async def load_vault(self, conversation_id: int) -> bytes | None:
         """The sealed vault of a conversation, if any."""
-        async with self.db.session() as session:
-            row = await session.get(VaultRow, conversation_id)
-            return row.sealed if row else None
+        async with self.db.engine.connect() as conn:
+            return await conn.scalar(
+                select(vaults.c.sealed).where(vaults.c.conversation_id == conversation_id)
+            )
 
     async def save_vault(self, conversation_id: int, sealed: bytes) -> None:
         """Store the sealed vault of a conversation."""
-        async with self.db.session() as session, session.begin():
-            await self._put_vault(session, conversation_id, sealed, utcnow())
+        async with self.db.engine.begin() as conn:
+            await self._put_vault(conn, conversation_id, sealed, utcnow())
+
+    async def _put_vault(
+        self, conn: AsyncConnection, conversation_id: int, sealed: bytes, now: datetime
+    ) -> None:
+        dialect = postgresql if not self.db.is_sqlite else sqlite
+        statement = dialect.insert(vaults).values(
+            conversation_id=conversation_id, sealed=sealed, updated_at=now
+        )
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[vaults.c.conversation_id],
+                set_={"sealed": sealed, "updated_at": now},
+            )
+        )
+
+    async def delete_conversation(self, conversation_id: int) -> None:
+        """Delete a conversation with its turns and vault now (``/madoguchi forget``)."""
+        async with self.db.engine.begin() as conn:
+            await self._delete(conn, [conversation_id])
 
     @staticmethod
-    async def _put_vault(session, conversation_id: int, sealed: bytes, now: datetime) -> None:  # type: ignore[no-untyped-def]
-        row = await session.get(VaultRow, conversation_id)
-        if row is None:
-            session.add(VaultRow(conversation_id=conversation_id, sealed=sealed, updated_at=now))
-        else:
-            row.sealed = sealed
-            row.updated_at = now
+    async def _delete(conn: AsyncConnection, ids: list[int]) -> tuple[int, int]:
+        # Explicit deletes: SQLite only cascades with foreign_keys on, and we never rely on it.
+        removed_turns = await conn.execute(delete(turns).where(turns.c.conversation_id.in_(ids)))
+        removed_vaults = await conn.execute(
+            delete(vaults).where(vaults.c.conversation_id.in_(ids))
+        )
+        await conn.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+        return removed_turns.rowcount or 0, removed_vaults.rowcount or 0
 
     async def purge(
         self, now: datetime | None = None, *, everything: bool = False
     ) -> dict[str, int]:
         """Delete expired conversations (with their turns and vaults) and old event ids."""
         now = now or utcnow()
-        async with self.db.session() as session, session.begin():
-            expired = select(ConversationRow.id)
+        async with self.db.engine.begin() as conn:
+            expired = select(conversations.c.id)
             if not everything:
-                expired = expired.where(ConversationRow.expires_at <= now)
-            ids = list(await session.scalars(expired))
-            # Explicit deletes: SQLite only cascades with foreign_keys on, and we never rely on it.
-            turns = await session.execute(delete(TurnRow).where(TurnRow.conversation_id.in_(ids)))
-            vaults = await session.execute(
-                delete(VaultRow).where(VaultRow.conversation_id.in_(ids))
-            )
-            await session.execute(delete(ConversationRow).where(ConversationRow.id.in_(ids)))
-            events = await session.execute(
-                delete(ProcessedEventRow).where(
-                    ProcessedEventRow.received_at <= now - timedelta(days=2)
+                expired = expired.where(conversations.c.expires_at <= now)
+            ids = list(await conn.scalars(expired))
+            removed_turns, removed_vaults = await self._delete(conn, ids)
+            events = await conn.execute(
+                delete(processed_events).where(
+                    processed_events.c.received_at <= now - timedelta(days=2)
                 )
             )
         return {
             "conversations": len(ids),
-            "turns": turns.rowcount or 0,
-            "vaults": vaults.rowcount or 0,
+            "turns": removed_turns,
+            "vaults": removed_vaults,
             "events": events.rowcount or 0,
         }
