@@ -35,15 +35,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_mask_arguments(mask)
 
-    sub.add_parser("report", help="利用状況レポート")
-    sub.add_parser("digest", help="週刊ダイジェスト")
+    report = sub.add_parser("report", help="利用状況レポート（匿名化した集計: text/csv/json/png）")
+    from bot.reports.cli import add_arguments as add_report_arguments
+
+    add_report_arguments(report)
+    digest = sub.add_parser("digest", help="週刊ダイジェスト（--dry-run で表示、--post で今すぐ投稿）")
+    from bot.digest.cli import add_arguments as add_digest_arguments
+
+    add_digest_arguments(digest)
 
     db = sub.add_parser("db", help="データベース管理")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="スキーマを最新にする（Alembic）")
     db_sub.add_parser("current", help="現在のスキーマのリビジョンを表示")
-    purge = db_sub.add_parser("purge", help="保存期間を過ぎた会話・伏せ字対応表を削除")
+    purge = db_sub.add_parser("purge", help="保存期間を過ぎた会話・伏せ字対応表・利用記録を削除")
     purge.add_argument("--all", action="store_true", help="期間に関係なくすべての会話を削除")
+    db_sub.add_parser(
+        "rotate-pseudonym-key", help="利用記録の仮名の鍵を新しくする（過去の集計はそのまま）"
+    )
     return parser
 
 
@@ -70,6 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(settings, http=args.http, host=args.host, port=args.port)
         if args.command == "db":
             return asyncio.run(_db(settings, args))
+        if args.command == "report":
+            from bot.reports.cli import run as run_report
+
+            return asyncio.run(run_report(settings, args))
+        if args.command == "digest":
+            from bot.digest.cli import run as run_digest
+
+            return asyncio.run(run_digest(settings, args))
         print(
             f"madoguchi {args.command}: まだ実装されていません / not implemented yet",
             file=sys.stderr,
@@ -107,7 +124,19 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
             await db.ensure_schema()
             store = Store(db, retention=timedelta(days=settings.retention_days))
             counts = await store.purge(everything=args.all)
+            # Usage records follow their own, longer retention (never --all).
+            from bot.usage import purge_usage
+
+            counts.update(await purge_usage(db, timedelta(days=settings.usage_retention_days)))
+            # Quota counters only serve this month's budgets (bot/admin).
+            from bot.admin.records import purge_quota_counters
+
+            counts["quota_days"] = await purge_quota_counters(db)
             print(" ".join(f"{k}={v}" for k, v in counts.items()))
+        elif args.db_command == "rotate-pseudonym-key":
+            from bot.usage import rotate_pseudonym_key
+
+            print(rotate_pseudonym_key(settings))
         return 0
     finally:
         await db.dispose()

@@ -1,20 +1,25 @@
 """The one gateway every model call passes: a turn goes through the stages listed in
 :meth:`Gateway.stages`, top to bottom, and the answer goes to a reply sink.
 
-    input → access → model selection → masking → token budget → call → unmask → usage record
+    input → access → model selection → quota → masking → token budget → call → unmask → usage record
 
-Model selection comes before masking because the masking policy is looked up for the model the
-turn goes to (a closed-network model may be allowed more). A stage ends a turn early by raising
+Model selection (and the quota check, which may switch to an economy model) comes before masking
+because the masking policy is looked up for the model the turn goes to (a closed-network model
+may be allowed more). A stage ends a turn early by raising
 :class:`Stop`; the usage stage runs for every turn, answered or not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+import uuid
 import weakref
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -28,8 +33,15 @@ from bot.masking import MaskingPolicy, MaskResult, PlaceholderVault
 from bot.messages import message
 from bot.storage import Conversation, Store
 from bot.tokens import count_message_tokens, count_tokens, fit_history
-from bot.turn import ReplySink, Turn
-from bot.usage import UsageEvent, UsageRecorder, pseudonym
+from bot.turn import Button, ReplySink, Turn
+from bot.usage import (
+    Departments,
+    UsageEvent,
+    UsageRecorder,
+    key_id,
+    pseudonym,
+    thread_pseudonym,
+)
 
 log = structlog.get_logger("madoguchi.gateway")
 
@@ -46,11 +58,15 @@ class Stop(Exception):
     ``outcome`` is ``refused`` (the bot chose not to send) or ``error`` (something failed).
     """
 
-    def __init__(self, outcome: str, kind: str, text: str) -> None:
+    def __init__(
+        self, outcome: str, kind: str, text: str, *, buttons: Sequence[Button] = ()
+    ) -> None:
         super().__init__(kind)
         self.outcome = outcome
         self.kind = kind
         self.text = text
+        #: Choices offered with the message (e.g. the consent button); see ReplySink.fail.
+        self.buttons = tuple(buttons)
 
 
 @dataclass
@@ -62,8 +78,12 @@ class TurnContext:
     lang: str = "ja"
     dry_run: bool = False
     started: float = field(default_factory=time.monotonic)
+    #: Identifies the turn's usage event; the answer's feedback buttons carry it.
+    turn_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     conversation: Conversation | None = None
     new_conversation: bool = False
+    history: list[dict[str, str]] = field(default_factory=list)
+    sealed_vault: bytes | None = None
     model: ModelSpec | None = None
     vault: PlaceholderVault | None = None
     mask_result: MaskResult | None = None
@@ -76,6 +96,14 @@ class TurnContext:
     outcome: str = "ok"
     error_kind: str | None = None
     category: str | None = None
+    #: The thread's confidentiality tier (機密性区分, 1–3) as model selection decided it.
+    tier: int = 1
+    #: The answer as the user sees it right now (an interrupted turn keeps it visible).
+    shown: str = ""
+    #: True once the thread shows the turn's final message (answer, refusal or error).
+    replied: bool = False
+    #: Run when the turn ends, however it ends (e.g. give a concurrency slot back).
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def masked_text(self) -> str:
@@ -94,10 +122,14 @@ class Stage(Protocol):
 
 
 class AccessPolicy(Protocol):
-    """Decides whether a user may use the bot at all (the admin issue fills this in)."""
+    """Decides whether a user may use the bot at all (bot/admin fills this in)."""
 
     async def refusal(self, turn: Turn) -> str | None:
-        """None when ``turn.user`` may proceed, otherwise the message to show."""
+        """None when ``turn.user`` may proceed, otherwise the message to show.
+
+        A refusal that needs more than a sentence (the consent guideline with its button)
+        raises :class:`Stop` itself.
+        """
 
 
 class AllowEveryone:
@@ -121,6 +153,8 @@ class Masker(Protocol):
 PolicyLookup = Callable[[str, str], Awaitable[MaskingPolicy]]
 TermsLookup = Callable[[str], Awaitable[object]]
 CategoryLookup = Callable[[str], str]
+#: (tenant, thread key) → the category recorded for the thread earlier, if any.
+ThreadCategoryLookup = Callable[[str, str], Awaitable[str | None]]
 
 
 # --------------------------------------------------------------------------- stages
@@ -166,23 +200,51 @@ class AccessCheck:
             raise Stop("refused", "access_denied", refusal)
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """What a model chooser decided: the model, the thread's tier and notes for the reply."""
+
+    model: ModelSpec
+    tier: int = 1
+    notes: tuple[str, ...] = ()
+
+
+#: (turn, conversation, is it new, language) → the choice; raises Stop when nothing may serve.
+ModelChooser = Callable[[Turn, Conversation, bool, str], Awaitable[ModelChoice]]
+
+
 class ModelSelection:
-    """Open the thread's conversation and pick an allowed model for it."""
+    """Open the thread's conversation and pick an allowed model for it.
+
+    With a ``chooser`` (bot/admin's model policy: switched-off models, channel lists, the
+    thread's pick and confidentiality tier) the chooser decides; without one, the catalog's
+    ``enabled`` flags and default do.
+    """
 
     name = "model"
 
-    def __init__(self, store: Store, catalog: ModelCatalog) -> None:
+    def __init__(
+        self, store: Store, catalog: ModelCatalog, chooser: ModelChooser | None = None
+    ) -> None:
         self.store = store
         self.catalog = catalog
+        self.chooser = chooser
 
     async def run(self, ctx: TurnContext) -> None:
         turn = ctx.turn
-        found = await self.store.find_conversation(turn.tenant, turn.channel, turn.thread)
-        ctx.new_conversation = found is None
-        conversation = found or await self.store.open_conversation(
+        # One read for the thread: the conversation, its masked history and its sealed vault.
+        state = await self.store.load_thread(turn.tenant, turn.channel, turn.thread)
+        ctx.new_conversation = state.conversation is None
+        ctx.history, ctx.sealed_vault = state.history, state.sealed_vault
+        conversation = state.conversation or await self.store.open_conversation(
             turn.tenant, turn.channel, turn.thread, self.catalog.default_id
         )
         ctx.conversation = conversation
+        if self.chooser is not None:
+            choice = await self.chooser(turn, conversation, ctx.new_conversation, ctx.lang)
+            ctx.model, ctx.tier = choice.model, choice.tier
+            ctx.notes.extend(choice.notes)
+            return
         wanted = self.catalog.get(conversation.model_id or "") if conversation.model_id else None
         if wanted is not None and wanted.enabled:
             ctx.model = wanted
@@ -220,7 +282,7 @@ class Masking:
     async def run(self, ctx: TurnContext) -> None:
         assert ctx.conversation is not None and ctx.model is not None
         try:
-            sealed = await self.store.load_vault(ctx.conversation.id)
+            sealed = ctx.sealed_vault
             ctx.vault = (
                 PlaceholderVault.unseal(self.vault_key, sealed) if sealed else PlaceholderVault()
             )
@@ -250,11 +312,10 @@ class TokenBudget:
     async def run(self, ctx: TurnContext) -> None:
         assert ctx.conversation is not None and ctx.model is not None
         model = ctx.model
-        history = [] if ctx.new_conversation else await self.store.history(ctx.conversation.id)
         budget = await asyncio.to_thread(
             fit_history,
             self.system_prompt,
-            history,
+            ctx.history,
             ctx.masked_text,
             context_window=model.context_window,
             reserved_output=model.max_output_tokens,
@@ -307,7 +368,8 @@ class ModelCall:
                 now = time.monotonic()
                 if event.delta and now - last_push >= interval:
                     last_push = now
-                    await ctx.sink.update(self._visible(ctx))
+                    ctx.shown = self._visible(ctx)
+                    await ctx.sink.update(ctx.shown)
         except ModelError as exc:
             partial = self.masker.unmask(ctx.answer_masked, ctx.vault) if ctx.answer_masked else ""
             model_name = ctx.model.request_model
@@ -368,23 +430,47 @@ class Unmask:
             ctx.vault.seal(self.vault_key),
         )
         notes = [*ctx.notes, message("model_footer", ctx.lang, model=ctx.model.display_name)]
-        await ctx.sink.finish(ctx.answer, notes)
+        await finish_with_feedback(ctx.sink, ctx.answer, notes, ctx.turn_id)
+
+
+async def finish_with_feedback(sink: ReplySink, text: str, notes: list[str], turn_id: str) -> None:
+    """Finish the answer; a sink that can show feedback buttons (``shows_feedback``) gets the
+    turn id for them. Other sinks (terminal, tests) keep the two-argument ``finish``."""
+    if getattr(sink, "shows_feedback", False):
+        await sink.finish(text, notes, turn_id=turn_id)
+    else:
+        await sink.finish(text, notes)
 
 
 class RecordUsage:
-    """Write one anonymized usage event for every turn, answered or not."""
+    """Write one anonymized usage event for every turn, answered or not.
+
+    The use category is decided once per thread, from its first user turn (masked text, never
+    stored), and carried on every later event of the thread so reports can count turns per
+    category. Later turns find it in a small in-process cache or, after a restart or on another
+    instance, through ``thread_category`` (the recorder's database).
+    """
 
     name = "usage"
+    #: Threads whose category is remembered in process (an LRU; the database has the rest).
+    CACHE_SIZE = 10_000
 
     def __init__(
         self,
         recorder: UsageRecorder,
         pseudonym_key: bytes,
         categorize: CategoryLookup | None = None,
+        *,
+        thread_category: ThreadCategoryLookup | None = None,
+        departments: Departments | None = None,
     ) -> None:
         self.recorder = recorder
         self.pseudonym_key = pseudonym_key
+        self.key_id = key_id(pseudonym_key)
         self.categorize = categorize
+        self.thread_category = thread_category
+        self.departments = departments or Departments()
+        self._categories: OrderedDict[str, str] = OrderedDict()
 
     async def run(self, ctx: TurnContext) -> None:
         if ctx.dry_run:
@@ -399,17 +485,25 @@ class RecordUsage:
             estimated = True
             input_tokens = count_message_tokens(ctx.messages, model.tokenizer)
             output_tokens = count_tokens(ctx.answer_masked, model.tokenizer)
+        if model is not None:
+            metrics.TOKENS.labels(model.id, "input").inc(input_tokens)
+            metrics.TOKENS.labels(model.id, "output").inc(output_tokens)
         result = ctx.mask_result
-        category = None
-        if ctx.new_conversation and result is not None and self.categorize is not None:
-            category = self.categorize(result.masked)
+        turn = ctx.turn
+        thread_key = thread_pseudonym(turn.tenant, turn.channel, turn.thread, self.pseudonym_key)
+        ctx.category = await self._category(ctx, thread_key)
+        department = await self.departments.of(turn.tenant, turn.user)
         now = time.monotonic()
         await self.recorder.record(
             UsageEvent(
+                id=ctx.turn_id,
                 time=datetime.now(UTC),
-                tenant=ctx.turn.tenant,
-                user_pseudonym=pseudonym(ctx.turn.user, self.pseudonym_key),
-                channel_type=ctx.turn.channel_type,
+                tenant=turn.tenant,
+                user_pseudonym=pseudonym(turn.user, self.pseudonym_key),
+                key_id=self.key_id,
+                thread_key=thread_key,
+                department=department,
+                channel_type=turn.channel_type,
                 model=model.id if model else None,
                 outcome=ctx.outcome,
                 error_kind=ctx.error_kind,
@@ -424,10 +518,26 @@ class RecordUsage:
                 masked_counts={str(k): v for k, v in (result.counts.items() if result else [])},
                 blocked=bool(result and result.blocked),
                 blocked_types=[str(t) for t in result.blocked_types] if result else [],
-                category=category,
+                category=ctx.category,
+                template_id=turn.template_id,
                 new_conversation=ctx.new_conversation,
             )
         )
+
+    async def _category(self, ctx: TurnContext, thread_key: str) -> str | None:
+        category = None if ctx.new_conversation else self._categories.get(thread_key)
+        if category is None and not ctx.new_conversation and self.thread_category is not None:
+            category = await self.thread_category(ctx.turn.tenant, thread_key)
+        if category is None and ctx.mask_result is not None and self.categorize is not None:
+            # The first turn of the thread that reached the masking filter: classify its
+            # masked text (the classifier returns only an id and keeps nothing).
+            category = self.categorize(ctx.mask_result.masked)
+        if category is not None:
+            self._categories[thread_key] = category
+            self._categories.move_to_end(thread_key)
+            while len(self._categories) > self.CACHE_SIZE:
+                self._categories.popitem(last=False)
+        return category
 
 
 # --------------------------------------------------------------------------- the gateway
@@ -442,6 +552,17 @@ class TurnResult:
     model: str | None
 
 
+class TurnTracker(Protocol):
+    """Knows the turns in flight, so a graceful shutdown can wait for them (bot.coordination)."""
+
+    def track(self) -> AbstractContextManager[None]:
+        """Count the current task as answering a turn while the block runs."""
+
+
+#: (tenant, channel, thread) → a lock held across instances (bot.coordination.SharedThreadLock).
+ThreadLockFactory = Callable[[tuple[str, str, str]], AbstractAsyncContextManager[None]]
+
+
 class Gateway:
     """Runs turns through the stages; one instance per process."""
 
@@ -451,10 +572,14 @@ class Gateway:
         stages: list[Stage],
         always: list[Stage],
         lang: str = "ja",
+        in_flight: TurnTracker | None = None,
+        thread_lock: ThreadLockFactory | None = None,
     ) -> None:
         self._stages = stages
         self._always = always
         self.lang = lang
+        self._in_flight = in_flight
+        self._thread_lock = thread_lock
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -465,26 +590,61 @@ class Gateway:
         return [s.name for s in (*self._stages, *self._always)]
 
     async def handle(self, turn: Turn, sink: ReplySink, *, dry_run: bool = False) -> TurnResult:
-        """Answer ``turn`` through ``sink``. Never raises: every failure becomes a message."""
+        """Answer ``turn`` through ``sink``. Never raises: every failure becomes a message.
+
+        A cancelled turn (a shutdown that could not wait any longer) still leaves a final
+        message in the thread, then the cancellation goes on.
+        """
         key = (turn.tenant, turn.channel, turn.thread)
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[key] = lock
-        # Turns of one thread are answered in order; different threads run concurrently.
-        async with lock:
-            ctx = TurnContext(turn=turn, sink=sink, lang=self.lang, dry_run=dry_run)
-            await self._run(ctx)
+        ctx = TurnContext(turn=turn, sink=sink, lang=self.lang, dry_run=dry_run)
+        shared = self._thread_lock(key) if self._thread_lock is not None else contextlib.nullcontext()
+        tracked = self._in_flight.track() if self._in_flight is not None else contextlib.nullcontext()
+        with tracked:
+            try:
+                # Turns of one thread are answered in order (in this process by the lock, across
+                # instances by the shared lock); different threads run concurrently.
+                async with lock, shared:
+                    ctx.started = time.monotonic()
+                    await self._run(ctx)
+            except asyncio.CancelledError:
+                await self._interrupted(ctx)
+                raise
+            finally:
+                for cleanup in reversed(ctx.cleanups):
+                    try:
+                        await cleanup()
+                    except Exception as exc:
+                        log.warning("turn.cleanup_failed", error_type=type(exc).__name__)
         return TurnResult(ctx.outcome, ctx.error_kind, ctx.model.id if ctx.model else None)
+
+    async def _interrupted(self, ctx: TurnContext) -> None:
+        """The turn's task was cancelled: leave a final message (what was shown so far plus a
+        notice, never a frozen placeholder) and record the turn."""
+        if ctx.replied:
+            return
+        ctx.outcome, ctx.error_kind = "error", "interrupted"
+        log.warning("turn.interrupted")
+        await self._fail(ctx, message("interrupted", ctx.lang), ctx.answer or ctx.shown)
+        for stage in self._always:
+            try:
+                await stage.run(ctx)
+            except Exception as exc:
+                log.error("stage.failed", stage=stage.name, error_type=type(exc).__name__)
+        metrics.TURNS.labels(ctx.outcome, ctx.error_kind).inc()
 
     async def _run(self, ctx: TurnContext) -> None:
         try:
             await ctx.sink.start()
             for stage in self._stages:
                 await stage.run(ctx)
+            ctx.replied = True
         except Stop as stop:
             ctx.outcome, ctx.error_kind = stop.outcome, stop.kind
-            await self._fail(ctx, stop.text, getattr(stop, "partial", ""))
+            await self._fail(ctx, stop.text, getattr(stop, "partial", ""), stop.buttons)
         except Exception as exc:
             ctx.outcome, ctx.error_kind = "error", "internal"
             log.error("turn.internal_error", error_type=type(exc).__name__, where=_where(exc))
@@ -516,9 +676,15 @@ class Gateway:
         )
 
     @staticmethod
-    async def _fail(ctx: TurnContext, text: str, partial: str = "") -> None:
+    async def _fail(
+        ctx: TurnContext, text: str, partial: str = "", buttons: Sequence[Button] = ()
+    ) -> None:
         try:
-            await ctx.sink.fail(text, partial)
+            if buttons and getattr(ctx.sink, "shows_buttons", False):
+                await ctx.sink.fail(text, partial, buttons=buttons)  # type: ignore[call-arg]
+            else:
+                await ctx.sink.fail(text, partial)
+            ctx.replied = True
         except Exception as exc:
             log.error("sink.fail_failed", error_type=type(exc).__name__, where=_where(exc))
 

@@ -1,5 +1,5 @@
 """Load and validate the shipped tips (``config/tips/<lang>.yaml``) and prompt templates
-(``config/templates/<lang>.yaml``).
+(``config/prompts/<lang>.yaml``).
 
 Tips feed the weekly digest (今週のヒント); templates are the seed of the prompt library
 (プロンプト集). A template body names its fields as ``{{宛先}}``; :meth:`Template.render` fills
@@ -137,13 +137,13 @@ def load_templates(
     path: Path | None = None,
     categories: set[str] | None = None,
 ) -> list[Template]:
-    """Load the prompt templates for ``lang`` (default: ``config/templates/<lang>.yaml``).
+    """Load the prompt templates for ``lang`` (default: ``config/prompts/<lang>.yaml``).
 
     Every template's category must be an id of ``categories.yaml`` (or of ``categories`` when
     given). Raises ``ValueError`` on an unknown language, a schema error, duplicate ids, fields
     that do not match the body, or an unknown category.
     """
-    data = _read_yaml(path or _library_path("templates", lang))
+    data = _read_yaml(path or _library_path("prompts", lang))
     templates = _TemplatesFile.model_validate(data).templates
     _check_unique("template", [t.id for t in templates])
     if categories is None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 TURNS = Counter("madoguchi_turns_total", "Turns handled", ["outcome", "kind"])
 TURN_SECONDS = Histogram(
@@ -15,3 +19,31 @@ FIRST_TOKEN_SECONDS = Histogram(
 )
 TOKENS = Counter("madoguchi_tokens_total", "Model tokens", ["model", "direction"])
 MASKED = Counter("madoguchi_masked_entities_total", "Masked entities", ["type"])
+FEEDBACK = Counter(
+    "madoguchi_feedback_total", "Feedback clicks on answers (good, bad, minutes)", ["kind"]
+)
+
+# Running at scale (issue 7): database round trips and turns in flight, per instance.
+DB_STATEMENTS = Counter(
+    "madoguchi_db_statements_total", "SQL statements sent to the database", ["kind"]
+)
+DB_COMMITS = Counter("madoguchi_db_commits_total", "Explicit transactions committed")
+IN_FLIGHT = Gauge("madoguchi_turns_in_flight", "Turns being answered by this instance")
+DRAINING = Gauge("madoguchi_draining", "1 while the instance shuts down gracefully")
+
+
+def instrument_database(engine: AsyncEngine) -> None:
+    """Count the statements (and commits) ``engine`` sends: the benchmark reports them per turn.
+
+    Only the statement's first keyword is looked at, never its parameters.
+    """
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        head = statement.lstrip()[:8].split(None, 1)
+        DB_STATEMENTS.labels(head[0].upper() if head else "?").inc()
+
+    def on_commit(_conn: Any) -> None:
+        DB_COMMITS.inc()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    event.listen(engine.sync_engine, "commit", on_commit)

@@ -83,15 +83,96 @@ class Settings(BaseSettings):
     vault_key: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
 
+    # Oversight: usage records, reports, departments (issue 4)
+    staff_headcount: int | None = Field(None, gt=0)
+    k_anonymity: int = Field(5, ge=1)
+    usage_retention_days: int = Field(730, gt=0)
+    department_usergroups: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    department_profile_field: str | None = None
+
     # People and operations
     admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Admin controls (issue 5)
+    admin_usergroup: str | None = None  # Slack user group id (S…) whose members are admins
+    admin_cache_seconds: float = Field(3.0, ge=0, le=60)  # how stale admin settings may be
+    usergroup_cache_seconds: float = Field(120.0, ge=0)  # user group membership cache
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     http_host: str = "0.0.0.0"
     http_port: int = Field(3000, gt=0, lt=65536)
 
+    # Running at scale: several instances, many workspaces, graceful shutdown (issue 7)
+    redis_url: SecretStr | None = None
+    slack_client_id: str | None = Field(
+        None, validation_alias=_env("SLACK_CLIENT_ID", "MADOGUCHI_SLACK_CLIENT_ID")
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_CLIENT_SECRET", "MADOGUCHI_SLACK_CLIENT_SECRET")
+    )
+    # Empty: the bot scopes of config/slack-manifest.yaml (so the two cannot drift apart).
+    slack_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("SLACK_SCOPES", "MADOGUCHI_SLACK_SCOPES")
+    )
+    slack_redirect_uri: str | None = Field(
+        None, validation_alias=_env("SLACK_REDIRECT_URI", "MADOGUCHI_SLACK_REDIRECT_URI")
+    )
+    slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    max_concurrent_turns_per_user: int = Field(0, ge=0)
+    shutdown_grace_seconds: float = Field(25.0, ge=0)
+    shutdown_delay_seconds: float = Field(0.0, ge=0)
+
+    # Weekly digest and prompt library (issue 6)
+    digest_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    digest_schedule: str = "mon 09:00"
+    digest_timezone: str = "Asia/Tokyo"
+    digest_enabled: bool = True
+    digest_check_minutes: float = Field(10.0, gt=0, le=1440)
+
+    @field_validator("digest_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip().lstrip("#") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        from bot.digest.weeks import Schedule
+
+        return str(Schedule.parse(value))  # "mon 09:00"; ValueError names the expected form
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Tokyo)") from None
+        return value
+
     @field_validator("admin_users", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("department_usergroups", mode="before")
+    @classmethod
+    def _group_map(cls, value: Any) -> Any:
+        # "S0123=総務課,S0456=市民課" (environment) or a mapping (YAML file).
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+            if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+                raise ValueError("use GROUPID=部署名,GROUPID=部署名")
+            return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -147,6 +228,11 @@ class Settings(BaseSettings):
         """Return a secret setting's plain value (or None)."""
         value = getattr(self, field)
         return value.get_secret_value() if value is not None else None
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """True when Slack OAuth (many workspaces) is configured: client id and secret are set."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
 
 class SettingsError(Exception):

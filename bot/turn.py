@@ -23,6 +23,22 @@ class Turn:
     text: str
     channel_type: ChannelType = "channel"
     has_files: bool = False
+    #: The prompt-library template this turn was filled from (recorded on the usage event).
+    template_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice a refusal offers (e.g. 「同意して利用する」); the platform renders it.
+
+    ``action`` is a stable id the platform's action handler listens for; ``value`` travels back
+    with the press. Neither may carry the user's text.
+    """
+
+    action: str
+    label: str
+    value: str = ""
+    primary: bool = False
 
 
 class ReplySink(Protocol):
@@ -37,8 +53,18 @@ class ReplySink(Protocol):
     async def update(self, text: str) -> None:
         """Replace the visible answer with ``text`` (the whole answer so far, real values restored)."""
 
-    async def finish(self, text: str, notes: list[str]) -> None:
-        """Show the final answer with short notes (model used, notices)."""
+    async def finish(self, text: str, notes: list[str], *, turn_id: str | None = None) -> None:
+        """Show the final answer with short notes (model used, notices).
+
+        A sink that sets the class attribute ``shows_feedback = True`` is passed ``turn_id``
+        (the id of the turn's usage event) and may attach feedback controls carrying it; the
+        gateway calls other sinks as ``finish(text, notes)``.
+        """
 
     async def fail(self, message: str, partial: str = "") -> None:
-        """Show a refusal or an error message in place of (or below the partial) answer."""
+        """Show a refusal or an error message in place of (or below the partial) answer.
+
+        A sink that sets the class attribute ``shows_buttons = True`` is also passed
+        ``buttons=`` (a sequence of :class:`Button`) when the refusal offers a choice; the
+        gateway calls other sinks as ``fail(message, partial)``.
+        """

@@ -37,8 +37,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     async def deduplicate(body: dict[str, Any], next: Any) -> BoltResponse | None:
         # Slack retries an event it thinks was not acknowledged, and every instance behind a
         # load balancer may receive it: the first to store the event id answers, others ack.
+        # The claim goes to Redis when configured (bot.coordination), else to the database.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await store.claim_event(event_id, _tenant(body)):
+        claim = runtime.coordinator.claim_event if runtime.coordinator else store.claim_event
+        if event_id and not await claim(event_id, _tenant(body)):
             log.info("event.duplicate", event_id=event_id)
             return BoltResponse(status=200, body="")
         return await next()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 
 import aiohttp
@@ -15,6 +16,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, SettingsError
 from handlers.app import build_app
+from handlers.library import start_digest_scheduler
+from handlers.oauth import add_oauth_routes
 
 log = structlog.get_logger("madoguchi.server")
 
@@ -24,6 +27,12 @@ def web_app(app: AsyncApp, runtime: Runtime, *, slack_events: bool = True) -> we
     web_application = web.Application()
 
     async def events(request: web.Request) -> web.Response:
+        if runtime.in_flight.draining:
+            # Shutting down: refuse before the event id is claimed, so Slack's retry (or the
+            # load balancer's next instance) gets it and nothing is lost.
+            return web.json_response(
+                {"error": "shutting down"}, status=503, headers={"Retry-After": "5"}
+            )
         try:
             bolt_request = await to_bolt_request(request)
         except ValueError:
@@ -38,11 +47,32 @@ def web_app(app: AsyncApp, runtime: Runtime, *, slack_events: bool = True) -> we
             {"status": "ok" if ok else "database unreachable"}, status=200 if ok else 503
         )
 
+    async def readyz(_request: web.Request) -> web.Response:
+        # Ready = may be sent new work: not shutting down and the database answers.
+        # (Redis is not required: without it the database decides, see bot.coordination.)
+        if not runtime.in_flight.ready or runtime.in_flight.draining:
+            return web.json_response(
+                {"status": "shutting down", "in_flight": len(runtime.in_flight)}, status=503
+            )
+        ok = await runtime.db.ping()
+        return web.json_response(
+            {"status": "ok" if ok else "database unreachable", "in_flight": len(runtime.in_flight)},
+            status=200 if ok else 503,
+        )
+
+    async def livez(_request: web.Request) -> web.Response:
+        # Alive = the event loop answers; a database outage must not get instances restarted.
+        return web.json_response({"status": "ok"})
+
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     if slack_events:
         web_application.router.add_post("/slack/events", events)
+    if app.oauth_flow is not None:
+        add_oauth_routes(web_application, app)
+    web_application.router.add_get("/readyz", readyz)
+    web_application.router.add_get("/livez", livez)
     web_application.router.add_get("/healthz", healthz)
     web_application.router.add_get("/metrics", metrics)
     return web_application
@@ -78,11 +108,25 @@ async def _serve(settings: Settings, *, http: bool, host: str, port: int) -> int
 
         socket_handler = AsyncSocketModeHandler(app, settings.secret("slack_app_token"))
         await socket_handler.connect_async()
+    # The weekly digest's clock (bot/schedule.py); the database decides what is posted.
+    digest_scheduler = await start_digest_scheduler(runtime, app.client)
     log.info("serve.started", mode="http" if http else "socket", host=host, port=port)
     await stop.wait()
     log.info("serve.stopping")
+    await digest_scheduler.shutdown()
+    # Graceful shutdown: not ready first (load balancers stop sending), stop taking events,
+    # finish the answers in flight (or close them with a final message), then exit.
+    # A second signal cuts the wait short.
+    hurry = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, hurry.set)
+    runtime.in_flight.ready = False
     if socket_handler is not None:
         await socket_handler.close_async()
+    if settings.shutdown_delay_seconds > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hurry.wait(), settings.shutdown_delay_seconds)
+    await runtime.in_flight.drain(settings.shutdown_grace_seconds, hurry=hurry)
     await runner.cleanup()
     await session.close()
     await runtime.aclose()

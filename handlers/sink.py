@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -16,6 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import message
+from bot.turn import Button
+from handlers.feedback import feedback_blocks
 from handlers.format import split_message, to_mrkdwn
 
 log = structlog.get_logger("madoguchi.slack.sink")
@@ -33,6 +36,12 @@ class _Posted:
 
 class SlackReplySink:
     """Writes one answer into a Slack thread."""
+
+    #: A refusal may offer buttons (the consent button; see ReplySink.fail).
+    shows_buttons = True
+
+    #: The final answer carries the 👍/👎 and time-saved controls (see handlers/feedback.py).
+    shows_feedback = True
 
     def __init__(
         self,
@@ -71,16 +80,40 @@ class SlackReplySink:
             self._flusher = asyncio.create_task(self._flush_loop())
         self._wake.set()
 
-    async def finish(self, text: str, notes: list[str]) -> None:
-        """Show the complete answer with its notes; waits out rate limits until it is shown."""
-        await self._stop_flusher()
-        await self._render(to_mrkdwn(text), notes, final=True)
+    async def finish(self, text: str, notes: list[str], *, turn_id: str | None = None) -> None:
+        """Show the complete answer with its notes; waits out rate limits until it is shown.
 
-    async def fail(self, message_text: str, partial: str = "") -> None:
-        """Show an error or refusal, below the partial answer if there is one."""
+        With a ``turn_id`` the last message also gets the feedback controls for that turn.
+        """
+        await self._stop_flusher()
+        await self._render(to_mrkdwn(text), notes, final=True, turn_id=turn_id)
+
+    async def fail(
+        self, message_text: str, partial: str = "", *, buttons: Sequence[Button] = ()
+    ) -> None:
+        """Show an error or refusal, below the partial answer if there is one.
+
+        With ``buttons`` (a refusal that offers a choice, e.g. the consent button) the message
+        carries no warning sign and the buttons go under its last part.
+        """
         await self._stop_flusher()
         body = to_mrkdwn(partial) + "\n\n" if partial else ""
-        await self._render(body + f":warning: {message_text}", [], final=True)
+        if not buttons:
+            await self._render(body + f":warning: {message_text}", [], final=True)
+            return
+        await self._render(body + message_text, [], final=True)
+        last = self._posted[-1]
+        await self._call(
+            "chat_update",
+            True,
+            channel=self.channel,
+            ts=last.ts,
+            text=last.text,
+            blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": last.text or " "}},
+                {"type": "actions", "elements": [_button(b) for b in buttons[:25]]},
+            ],
+        )
 
     # -- internals -----------------------------------------------------------------------
 
@@ -113,11 +146,13 @@ class SlackReplySink:
                 pass
             self._flusher = None
 
-    async def _render(self, text: str, notes: list[str], *, final: bool) -> None:
+    async def _render(
+        self, text: str, notes: list[str], *, final: bool, turn_id: str | None = None
+    ) -> None:
         parts = split_message(text)
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            blocks = _blocks(part, notes) if final and last else None
+            blocks = _blocks(part, notes, turn_id, self.lang) if final and last else None
             if i < len(self._posted):
                 posted = self._posted[i]
                 if posted.text != part or blocks:
@@ -172,10 +207,26 @@ class SlackReplySink:
         raise AssertionError("unreachable")
 
 
-def _blocks(text: str, notes: list[str]) -> list[dict]:
+def _blocks(
+    text: str, notes: list[str], turn_id: str | None = None, lang: str = "ja"
+) -> list[dict]:
     blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text or " "}}]
     if notes:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes[:10]]}
         )
+    if turn_id:
+        blocks += feedback_blocks(turn_id, lang)
     return blocks
+
+
+def _button(button: Button) -> dict:
+    element: dict = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": button.label[:75], "emoji": True},
+        "action_id": button.action,
+        "value": button.value[:2000],
+    }
+    if button.primary:
+        element["style"] = "primary"
+    return element

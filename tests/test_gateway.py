@@ -45,6 +45,7 @@ async def test_the_chain_runs_in_the_documented_order(tmp_path: Path) -> None:
             "input",
             "access",
             "model",
+            "quota",
             "masking",
             "budget",
             "call",

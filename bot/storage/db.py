@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# pg_advisory_xact_lock key serialising schema migrations between instances ("madoguchi").
+_MIGRATION_LOCK = 0x6D61646F
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -77,6 +79,11 @@ class Database:
     async def upgrade(self, revision: str = "head") -> None:
         """Run the migrations up to ``revision`` on this database."""
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Several instances may start at once against an old schema: one migrates, the
+                # others wait here (the lock ends with this transaction) and then find nothing
+                # left to do. (SQLite serves one machine: run `madoguchi db upgrade` first.)
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             await conn.run_sync(_upgrade, revision)
 
     async def ensure_schema(self) -> bool:
