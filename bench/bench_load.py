@@ -106,7 +106,12 @@ async def _serve_openai(reply_chars: int, write_interval: float) -> None:
 
 async def _spawn(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.bench_load", *args, cwd=str(REPO), stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "bench.bench_load",
+        *args,
+        cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
@@ -270,7 +275,7 @@ async def _db_metrics(session: aiohttp.ClientSession, bots: list[Bot]) -> dict[s
     return totals
 
 
-async def _pg_transactions(admin_url: str, name: str) -> int:
+async def _pg_transactions(admin_url: str, name: str) -> tuple[int, int]:
     import asyncpg
 
     conn = await asyncpg.connect(admin_url)
@@ -279,10 +284,11 @@ async def _pg_transactions(admin_url: str, name: str) -> int:
         # shared memory, older versions lag by up to 500 ms).
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         row = await conn.fetchrow(
-            "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1",
+            "SELECT xact_commit + xact_rollback AS n, sessions FROM pg_stat_database"
+            " WHERE datname = $1",
             name,
         )
-        return int(row["n"])
+        return int(row["n"]), int(row["sessions"])
     finally:
         await conn.close()
 
@@ -306,9 +312,7 @@ class Run:
     turns: list[Turn] = field(default_factory=list)
 
 
-async def _post(
-    session: aiohttp.ClientSession, url: str, payload: dict[str, Any]
-) -> int:
+async def _post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> int:
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", **sign_request(body, SECRET)}
     async with session.post(url + "/slack/events", data=body, headers=headers) as response:
@@ -406,10 +410,14 @@ async def run_level(
     try:
         # The first instance migrates the fresh database; the second finds it current.
         bots.append(
-            await _start_bot(38481, slack.base_url, openai_url, db_url, redis_url, log_dir / "bot-a.log")
+            await _start_bot(
+                38481, slack.base_url, openai_url, db_url, redis_url, log_dir / "bot-a.log"
+            )
         )
         bots.append(
-            await _start_bot(38482, slack.base_url, openai_url, db_url, redis_url, log_dir / "bot-b.log")
+            await _start_bot(
+                38482, slack.base_url, openai_url, db_url, redis_url, log_dir / "bot-b.log"
+            )
         )
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -434,7 +442,15 @@ async def run_level(
             await asyncio.gather(
                 *(
                     _conversation(
-                        i, turns, bots, session, slack, run, dup, rng, wall0 + ramp * i / n_conversations
+                        i,
+                        turns,
+                        bots,
+                        session,
+                        slack,
+                        run,
+                        dup,
+                        rng,
+                        wall0 + ramp * i / n_conversations,
                     )
                     for i in range(n_conversations)
                 )
@@ -466,8 +482,21 @@ async def run_level(
         await conn.close()
 
     result = _report(
-        n_conversations, run, slack, timings, wall, cpu, openai_cpu, driver_cpu, rss, db0, db1, pg1 - pg0
+        n_conversations,
+        run,
+        slack,
+        timings,
+        wall,
+        cpu,
+        openai_cpu,
+        driver_cpu,
+        rss,
+        db0,
+        db1,
+        pg1[0] - pg0[0],
     )
+    # New PostgreSQL connections during the run (each one forks a server process).
+    result["pg_connections_opened"] = pg1[1] - pg0[1]
     ours = sum(cpu) + openai_cpu + driver_cpu + pg_cpu + redis_cpu
     result["postgres_cpu_share"] = round(pg_cpu / wall, 3)
     result["redis_cpu_share"] = round(redis_cpu / wall, 3)
@@ -569,13 +598,21 @@ def _markdown(results: list[dict[str, Any]]) -> str:
         ("… before the model p50 / p99 (ms)", ("before_model_ms_p50", "before_model_ms_p99"), ""),
         ("… after the model p50 / p99 (ms)", ("after_model_ms_p50", "after_model_ms_p99"), ""),
         ("placeholder p50 / p99 (ms)", ("placeholder_ms_p50", "placeholder_ms_p99"), ""),
-        ("chat.update per answer / per streaming second", ("chat_update_per_answer", "chat_update_per_answer_second"), ""),
+        (
+            "chat.update per answer / per streaming second",
+            ("chat_update_per_answer", "chat_update_per_answer_second"),
+            "",
+        ),
         ("bot CPU per turn (ms)", "bot_cpu_ms_per_turn", ""),
         ("bot CPU share per instance", "bot_cpu_share", ""),
         ("bot peak RSS per instance (MB)", "bot_peak_rss_mb", ""),
         ("SQL statements per turn", "db_statements_per_turn", ""),
         ("PostgreSQL transactions per turn", "pg_transactions_per_turn", ""),
-        ("CPU share: PostgreSQL / whole machine / other jobs", ("postgres_cpu_share", "machine_busy_share", "other_load_share"), ""),
+        (
+            "CPU share: PostgreSQL / whole machine / other jobs",
+            ("postgres_cpu_share", "machine_busy_share", "other_load_share"),
+            "",
+        ),
     ]
     header = "| measure | " + " | ".join(f"N = {r['conversations']:,}" for r in results) + " |"
     lines = [header, "|---|" + "---|" * len(results)]
@@ -588,7 +625,9 @@ def _markdown(results: list[dict[str, Any]]) -> str:
                 cells.append(" / ".join(str(r[k]) for k in key))
             else:
                 value = r[key]
-                cells.append(", ".join(str(v) for v in value) if isinstance(value, list) else str(value))
+                cells.append(
+                    ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+                )
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -621,7 +660,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--turns", type=int, default=3, help="messages per conversation")
-    parser.add_argument("--postgres", default=os.environ.get("MADOGUCHI_BENCH_POSTGRES_URL", DEFAULT_PG))
+    parser.add_argument(
+        "--postgres", default=os.environ.get("MADOGUCHI_BENCH_POSTGRES_URL", DEFAULT_PG)
+    )
     parser.add_argument("--redis", default=None, help="redis://… to coordinate through Redis")
     parser.add_argument("--dup", type=float, default=0.1, help="share of events sent to both")
     parser.add_argument("--ramp", type=float, default=None, help="seconds to start all (N/100)")
@@ -635,7 +676,9 @@ def main() -> None:
         return
     results = asyncio.run(main_async(args))
     print()
-    print(f"machine: {platform.machine()} {os.cpu_count()} vCPU, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} vCPU, Python {platform.python_version()}"
+    )
     print(_markdown(results))
 
 

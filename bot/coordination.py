@@ -197,11 +197,14 @@ class DatabaseCoordinator:
         else:
             from sqlalchemy.dialects.postgresql import insert
 
+            # A fixed pool: operations take well under a millisecond, so a short queue costs
+            # less than opening overflow connections and closing them again (a new PostgreSQL
+            # connection costs milliseconds of CPU on both sides).
             self._own_engine = create_async_engine(
                 db.url,
                 isolation_level="AUTOCOMMIT",
-                pool_size=4,
-                max_overflow=16,
+                pool_size=8,
+                max_overflow=0,
                 pool_recycle=1800,
             )
             metrics.instrument_database(self._own_engine)
@@ -279,7 +282,9 @@ class DatabaseCoordinator:
             index_elements=[CounterRow.key],
             set_={
                 "value": case((expired, stmt.excluded.value), else_=CounterRow.value + amount),
-                "expires_at": case((expired, stmt.excluded.expires_at), else_=CounterRow.expires_at),
+                "expires_at": case(
+                    (expired, stmt.excluded.expires_at), else_=CounterRow.expires_at
+                ),
             },
         ).returning(CounterRow.value)
         row = await self._first(stmt)
@@ -544,9 +549,7 @@ class UserConcurrency:
         key = f"user:{ctx.turn.tenant}:{pseudonym(ctx.turn.user, self.pseudonym_key)}"
         holder = uuid.uuid4().hex
         try:
-            acquired = await self.coordinator.acquire(
-                key, holder, limit=self.limit, ttl=self.ttl
-            )
+            acquired = await self.coordinator.acquire(key, holder, limit=self.limit, ttl=self.ttl)
         except Exception as exc:
             # A coordination outage must not stop everyone from working: let the turn through.
             log.warning("concurrency.unavailable", error_type=type(exc).__name__)
@@ -642,9 +645,7 @@ class InFlightTurns:
                     break
                 if hurried is not None:
                     pending.add(hurried)
-                await asyncio.wait(
-                    pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
+                await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if hurried is not None:
                 hurried.cancel()

@@ -70,6 +70,7 @@ class DigestScheduler:
         """Stop the jobs and cancel a digest run in progress (its claim is taken over later)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler stops on the loop's next turn
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

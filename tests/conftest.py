@@ -8,12 +8,19 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import structlog
 
 from bot.storage import Database
 
 POSTGRES_URL = os.environ.get("MADOGUCHI_TEST_POSTGRES_URL")
+
+# CI runs the property tests with a fixed seed so a submission's result is reproducible;
+# locally they explore new examples every run.
+hypothesis.settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

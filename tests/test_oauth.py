@@ -66,8 +66,10 @@ async def install(
         assert query["client_id"] == [CLIENT_ID]
         assert "chat:write" in query["scope"][0].split(",")
         # The user approves on Slack, which redirects back with a code and the state.
-        url = bot.url + "/slack/oauth_redirect?" + urllib.parse.urlencode(
-            {"code": code, "state": query["state"][0]}
+        url = (
+            bot.url
+            + "/slack/oauth_redirect?"
+            + urllib.parse.urlencode({"code": code, "state": query["state"][0]})
         )
         async with http.get(url, headers={"Cookie": cookie}) as response:
             status, page = response.status, await response.text()
@@ -155,9 +157,7 @@ async def test_workspaces_never_see_each_others_threads(bot: BotHarness) -> None
     stray = thread_reply("B市からの返信", thread_ts=first["ts"], team="T0002")
     await bot.send(event_callback(stray, team_id="T0002", bot_user_id="UBOT2"))
     # B's own mention with the very same ids starts B's own conversation, without A's history.
-    mine = app_mention(
-        "B市の質問です", ts=first["ts"], team="T0002", bot_user_id="UBOT2"
-    )
+    mine = app_mention("B市の質問です", ts=first["ts"], team="T0002", bot_user_id="UBOT2")
     await bot.send(event_callback(mine, team_id="T0002", bot_user_id="UBOT2"))
     events = await bot.usage.wait(2)
     assert [e.tenant for e in events] == ["T0001", "T0002"]

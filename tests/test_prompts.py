@@ -242,9 +242,7 @@ async def test_template_modal_flow_through_the_bolt_app(bot: BotHarness) -> None
     assert EMAIL not in request.all_text  # masked before it left
     assert "{{" not in sent
     dm = bot.slack.calls_to("conversations.open")[0].response["channel"]["id"]
-    [header, *_] = [
-        m for m in bot.slack.messages(dm) if m.bot_id and m.thread_ts in (None, m.ts)
-    ]
+    [header, *_] = [m for m in bot.slack.messages(dm) if m.bot_id and m.thread_ts in (None, m.ts)]
     assert "プロンプト集「他部署への依頼メール」で依頼しました" in header.text
     thread = bot.thread(dm, header.ts)
     final = json.dumps([m.blocks for m in thread], ensure_ascii=False)
@@ -334,6 +332,10 @@ async def test_staff_submit_and_admin_approves_through_slack(bot: BotHarness) ->
 
 async def test_tip_submission_from_the_slash_command(bot: BotHarness) -> None:
     url = bot.url + "/slack/events"
+    await post_slash_command(url, slash_command("/madoguchi", "prompts 投稿"), SIGNING_SECRET)
+    [submit_modal] = await bot.slack.wait_for("views.open")
+    assert submit_modal.args["view"]["callback_id"] == "prompt_submit"
+    bot.slack.calls.clear()
     await post_slash_command(url, slash_command("/madoguchi", "tip"), SIGNING_SECRET)
     [opened] = await bot.slack.wait_for("views.open")
     assert opened.args["view"]["callback_id"] == "tip_submit"

@@ -137,9 +137,7 @@ async def test_event_claims_are_shared_between_two_database_coordinators(
     await first.upgrade()
     try:
         a, b = DatabaseCoordinator(first), DatabaseCoordinator(second)
-        results = await asyncio.gather(
-            *(c.claim_event("Ev42", "T1") for c in (a, b, a, b))
-        )
+        results = await asyncio.gather(*(c.claim_event("Ev42", "T1") for c in (a, b, a, b)))
         assert sorted(results) == [False, False, False, True]
         # Leases too: one holder per key across the two.
         assert await a.acquire("thread:T1:C1:1.0", "x", ttl=30)
@@ -238,7 +236,9 @@ async def test_turns_of_one_thread_on_two_instances_are_answered_in_order(
 ) -> None:
     async with two_instances(tmp_path, postgres_url, backend) as (one, two):
         one.openai.script(
-            Reply(text="一つ目の回答です。", first_token_delay=0.6, chunk_size=3, token_interval=0.05)
+            Reply(
+                text="一つ目の回答です。", first_token_delay=0.6, chunk_size=3, token_interval=0.05
+            )
         )
         two.openai.script(Reply(text="二つ目の回答です。"))
         first = app_mention("一つ目の質問")
@@ -261,9 +261,10 @@ async def test_per_user_concurrency_holds_across_instances(
     tmp_path: Path, postgres_url: str, backend: str
 ) -> None:
     user = f"U{uuid.uuid4().hex[:8].upper()}"
-    async with two_instances(
-        tmp_path, postgres_url, backend, max_concurrent_turns_per_user=1
-    ) as (one, two):
+    async with two_instances(tmp_path, postgres_url, backend, max_concurrent_turns_per_user=1) as (
+        one,
+        two,
+    ):
         assert "concurrency" in one.runtime.gateway.stages
         one.openai.script(Reply(text="長めの回答です。", first_token_delay=0.8))
         busy = app_mention("一件目", user=user)

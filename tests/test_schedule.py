@@ -237,3 +237,53 @@ async def test_digest_off_or_without_channels_posts_nothing(
         assert await env.service.run_due(now, env.poster) == []
         await env.service.configs.update("T0001", enabled=True)
         assert [r.status for r in await env.service.run_due(now, env.poster)] == ["posted"]
+
+
+async def test_oauth_mode_posts_with_each_workspaces_token(
+    tmp_path: Path, slack: FakeSlackAPI
+) -> None:
+    from handlers.library import SlackDigestPoster
+
+    tokens = {"T0AAA": "xoxb-aaa"}
+
+    async def lookup(tenant: str) -> str | None:
+        return tokens.get(tenant)
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    now = tokyo(2025, 11, 24, 9, 0)
+    async with digest_env(url, slack, channels=()) as env:
+        poster = SlackDigestPoster(env.client, lookup)
+        assert await poster.home_tenant() is None  # no default workspace with OAuth
+        await env.service.configs.update("T0AAA", home=False, channels=("C0AAA",))
+        await env.service.configs.update("T0BBB", home=False, channels=("C0BBB",))
+        results = {r.tenant: r.status for r in await env.service.run_due(now, poster)}
+        assert results == {"T0AAA": "posted", "T0BBB": "failed"}  # B is not installed
+        [post] = digest_posts(slack, "C0AAA")
+        assert post.token == "xoxb-aaa"
+
+
+async def test_two_schedulers_on_one_database_post_once(
+    database_url: str, slack: FakeSlackAPI
+) -> None:
+    with time_machine.travel(tokyo(2025, 11, 24, 8, 0), tick=False) as clock:
+        async with (
+            digest_env(database_url, slack) as one,
+            digest_env(database_url, slack) as two,
+        ):
+            schedulers = [DigestScheduler(env.service, env.poster, tz=TOKYO) for env in (one, two)]
+            for scheduler in schedulers:
+                await scheduler.start()
+            clock.move_to(tokyo(2025, 11, 24, 9, 0))
+            for scheduler in schedulers:
+                scheduler.wakeup()
+            for scheduler in schedulers:
+                await scheduler.idle()
+            assert len(digest_posts(slack)) == 1
+            # Each instance ran at 09:00 (its cron job, and its periodic check that was due too):
+            # one run posted, every other run found the week's record and skipped.
+            statuses = [r.status for s in schedulers for r in s.results]
+            assert statuses.count("posted") == 1
+            assert set(statuses) == {"posted", "skipped"}
+            assert all(s.results for s in schedulers)
+            for scheduler in schedulers:
+                await scheduler.shutdown()

@@ -22,7 +22,9 @@ def build_library_and_digest(
     )
     configs = DigestConfigStore(
         db,
-        default_channels=settings.digest_channels,
+        # With OAuth (many workspaces) channel ids differ per workspace: each workspace's
+        # admins set theirs with /madoguchi-admin digest channel.
+        default_channels=() if settings.oauth_enabled else settings.digest_channels,
         default_schedule=settings.digest_schedule,
         default_enabled=settings.digest_enabled,
     )

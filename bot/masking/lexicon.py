@@ -163,8 +163,7 @@ ORG_SUFFIXES = ["課", "係", "部", "局", "室", "所", "庁", "省", "班", "
 # Era names: never names, however they are tagged (令和 may come out as 固有名詞).
 ERAS = ["明治", "大正", "昭和", "平成", "令和"]
 
-# Words that describe address components after a place name (街区・住居表示).
-ADDRESS_SUFFIX_CHARS = "都道府県市区町村郡"
+# Words that end a building name after the house number (グランドハイツ302号室).
 BUILDING_WORDS = [
     "マンション", "ハイツ", "コーポ", "アパート", "レジデンス", "ハイム", "メゾン", "パレス", "ヴィラ",
     "ビラ", "コート", "テラス", "タワー", "ヒルズ", "ガーデン", "プラザ", "ビル", "荘", "寮", "棟",

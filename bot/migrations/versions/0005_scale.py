@@ -40,9 +40,7 @@ def upgrade() -> None:
         sa.Column("installer_pseudonym", sa.String(64), nullable=True),
         sa.Column("installed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint(
-            "client_id", "enterprise_id", "team_id", name="uq_slack_installation"
-        ),
+        sa.UniqueConstraint("client_id", "enterprise_id", "team_id", name="uq_slack_installation"),
     )
     op.create_index("ix_slack_installations_tenant", "slack_installations", ["tenant"])
     op.create_table(
@@ -65,9 +63,7 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index(
-        "ix_coordination_counters_expires_at", "coordination_counters", ["expires_at"]
-    )
+    op.create_index("ix_coordination_counters_expires_at", "coordination_counters", ["expires_at"])
 
 
 def downgrade() -> None:
