@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import inspect
 
 from bot.storage import Database, Store
-from bot.storage.store import utcnow
 from bot.storage.schema import metadata
+from bot.storage.store import utcnow
 
 
 async def test_migrations_create_exactly_the_declared_tables(db: Database) -> None:
