@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.turn import ChannelType, Turn
 from handlers.format import unescape
-from handlers.sink import SlackReplySink
+from handlers.sink import reply_sink
 
 log = structlog.get_logger("madoguchi.slack.events")
 
@@ -46,10 +46,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         return await next()
 
     async def answer(turn: Turn, client: AsyncWebClient) -> None:
-        sink = SlackReplySink(
+        sink = reply_sink(
             client,
             turn.channel,
             turn.thread,
+            native_streaming=settings.slack_native_streaming,
+            team_id=turn.tenant,
+            user_id=turn.user,
             lang=settings.language,
             interval=settings.stream_update_interval,
         )

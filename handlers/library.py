@@ -48,7 +48,7 @@ from handlers.commands import (
     register_staff_subcommand,
 )
 from handlers.format import escape
-from handlers.sink import SlackReplySink
+from handlers.sink import reply_sink
 
 log = structlog.get_logger("madoguchi.slack.library")
 
@@ -373,8 +373,15 @@ async def start_dm_thread(
         channel_type="dm",
         template_id=template_id,
     )
-    sink = SlackReplySink(
-        client, channel, thread, lang=lang, interval=runtime.settings.stream_update_interval
+    sink = reply_sink(
+        client,
+        channel,
+        thread,
+        native_streaming=runtime.settings.slack_native_streaming,
+        team_id=tenant,
+        user_id=user,
+        lang=lang,
+        interval=runtime.settings.stream_update_interval,
     )
     result = await runtime.gateway.handle(turn, sink)
     return result.outcome

@@ -230,3 +230,123 @@ def _button(button: Button) -> dict:
     if button.primary:
         element["style"] = "primary"
     return element
+
+
+class SlackStreamSink(SlackReplySink):
+    """Writes one answer with Slack's native streaming (``chat.startStream`` /
+    ``appendStream`` / ``stopStream``), behind ``MADOGUCHI_SLACK_NATIVE_STREAMING``.
+
+    Slack renders the streamed Markdown itself, so only the new part of the answer is sent each
+    time (throttled like the chat.update sink, with the same 429 handling); the notes and the
+    feedback controls are attached when the stream stops.
+    """
+
+    #: Slack's limit for one streamed Markdown chunk.
+    MAX_CHUNK = 12_000
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str,
+        *,
+        team_id: str | None,
+        user_id: str | None,
+        lang: str = "ja",
+        interval: float = 1.0,
+    ) -> None:
+        super().__init__(client, channel, thread_ts, lang=lang, interval=interval)
+        self.team_id = team_id
+        self.user_id = user_id
+        self._stream_ts: str | None = None
+        self._sent = ""
+
+    async def start(self) -> None:
+        """Open the stream in the thread (Slack shows it as in progress)."""
+        response = await self._call(
+            "chat_startStream",
+            True,
+            channel=self.channel,
+            thread_ts=self.thread_ts,
+            recipient_team_id=self.team_id,
+            recipient_user_id=self.user_id,
+        )
+        self._stream_ts = str(response["ts"])
+
+    async def finish(self, text: str, notes: list[str], *, turn_id: str | None = None) -> None:
+        """Send the rest of the answer and stop the stream with the notes and controls."""
+        await self._stop_flusher()
+        if not await self._append_to(text, must_arrive=True):
+            await self._stop([], text_fallback=text)
+            return
+        blocks = _blocks("", notes, turn_id, self.lang)[1:]  # everything but the text section
+        await self._stop(blocks)
+
+    async def fail(
+        self, message_text: str, partial: str = "", *, buttons: Sequence[Button] = ()
+    ) -> None:
+        """Stop the stream with the message after whatever was streamed."""
+        await self._stop_flusher()
+        if self._stream_ts is None:
+            await super().fail(message_text, partial, buttons=buttons)
+            return
+        prefix = "\n\n" if self._sent else ""
+        note = message_text if buttons else f":warning: {message_text}"
+        await self._append(prefix + note, must_arrive=True)
+        actions = [{"type": "actions", "elements": [_button(b) for b in buttons[:25]]}]
+        await self._stop(actions if buttons else [])
+
+    async def _render(
+        self, text: str, notes: list[str], *, final: bool, turn_id: str | None = None
+    ) -> None:
+        # Called by the flusher with mrkdwn; the stream takes the Markdown as the model wrote it.
+        if self._latest is not None:
+            await self._append_to(self._latest, must_arrive=False)
+
+    async def _append_to(self, text: str, *, must_arrive: bool) -> bool:
+        """Append what ``text`` adds to what was sent; False when it does not extend it."""
+        if not text.startswith(self._sent):
+            return False
+        await self._append(text[len(self._sent) :], must_arrive=must_arrive)
+        return True
+
+    async def _append(self, delta: str, *, must_arrive: bool) -> None:
+        for start in range(0, len(delta), self.MAX_CHUNK):
+            piece = delta[start : start + self.MAX_CHUNK]
+            await self._call(
+                "chat_appendStream",
+                must_arrive,
+                channel=self.channel,
+                ts=self._stream_ts,
+                markdown_text=piece,
+            )
+            self._sent += piece
+
+    async def _stop(self, blocks: list[dict], text_fallback: str | None = None) -> None:
+        await self._call(
+            "chat_stopStream", True, channel=self.channel, ts=self._stream_ts, blocks=blocks or None
+        )
+        if text_fallback is not None:
+            # Restoring a value changed text already streamed: show the whole answer instead.
+            self._posted = [_Posted(str(self._stream_ts), self._sent)]
+            await SlackReplySink._render(self, to_mrkdwn(text_fallback), [], final=True)
+
+
+def reply_sink(
+    client: AsyncWebClient,
+    channel: str,
+    thread_ts: str,
+    *,
+    native_streaming: bool,
+    team_id: str | None,
+    user_id: str | None,
+    lang: str,
+    interval: float,
+) -> SlackReplySink:
+    """The sink for one answer: Slack's native streaming where enabled, chat.update otherwise."""
+    if native_streaming:
+        return SlackStreamSink(
+            client, channel, thread_ts, team_id=team_id, user_id=user_id, lang=lang,
+            interval=interval,
+        )
+    return SlackReplySink(client, channel, thread_ts, lang=lang, interval=interval)

@@ -341,3 +341,36 @@ async def test_ack_is_immediate_while_the_answer_streams(bot: BotHarness) -> Non
     assert response.status == 200
     assert time.monotonic() - started < 1.0  # acked long before the model answered
     await bot.usage.wait(1)
+
+
+async def test_native_streaming_streams_markdown_and_stops_with_controls(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path, slack_native_streaming=True) as bot:
+        bot.openai.script(
+            Reply(text="**手順**は次のとおりです。\n1. 申請書を受け付ける", chunk_size=4, token_interval=0.02)
+        )
+        event = app_mention("手続きの流れを教えて")
+        await bot.send(event)
+        [usage] = await bot.usage.wait(1)
+        [start] = bot.slack.calls_to("chat.startStream")
+        assert start.args["thread_ts"] == event["ts"]
+        assert start.args["recipient_user_id"] == event["user"]
+        appends = bot.slack.calls_to("chat.appendStream")
+        assert len(appends) >= 2  # streamed in pieces, not in one go
+        [stop] = bot.slack.calls_to("chat.stopStream")
+        [message] = bot.thread(CHANNEL, event["ts"])
+        assert message.stream_state == "completed"
+        assert message.text == "**手順**は次のとおりです。\n1. 申請書を受け付ける"
+        assert "回答モデル" in json.dumps(stop.args["blocks"], ensure_ascii=False)
+        assert usage.outcome == "ok"
+        assert bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_native_streaming_shows_errors_in_the_stream(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path, slack_native_streaming=True, model_max_retries=0) as bot:
+        bot.openai.script(Status(500))
+        event = dm_message("エラーになる質問")
+        await bot.send(event)
+        await bot.usage.wait(1)
+        [message] = bot.thread(event["channel"], event["ts"])
+        assert message.stream_state == "completed"
+        assert "モデル側でエラーが起きた" in message.text
