@@ -214,8 +214,32 @@ class Bot:
     url: str
 
 
+def _serve_bot_with_pool(options: str, argv: list[str]) -> None:
+    """Run ``madoguchi`` with other engine options for the core's pool (``--what-if-pool``):
+    measures what a change to bot/storage/db.py would bring, without changing it."""
+    from bot import cli
+    from bot.storage import db as db_module
+
+    extra = json.loads(options)
+    original = db_module.Database.__init__
+
+    def patched(self: Any, url: str, **engine_options: Any) -> None:
+        if not url.startswith("sqlite"):
+            engine_options = {**extra, **engine_options}
+        original(self, url, **engine_options)
+
+    db_module.Database.__init__ = patched  # type: ignore[method-assign]
+    sys.exit(cli.main(argv))
+
+
 async def _start_bot(
-    port: int, slack_url: str, openai_url: str, db_url: str, redis_url: str | None, log: Path
+    port: int,
+    slack_url: str,
+    openai_url: str,
+    db_url: str,
+    redis_url: str | None,
+    log: Path,
+    pool: str | None = None,
 ) -> Bot:
     env = {
         **os.environ,
@@ -227,26 +251,18 @@ async def _start_bot(
         "MADOGUCHI_DATABASE_URL": db_url,
         "MADOGUCHI_VAULT_KEY": "bench-vault",
         "MADOGUCHI_PSEUDONYM_KEY": "bench-pseudonym",
-        "MADOGUCHI_LOG_LEVEL": "WARNING",
+        "MADOGUCHI_LOG_LEVEL": os.environ.get("BENCH_BOT_LOG_LEVEL", "WARNING"),
         "MADOGUCHI_MODEL_TIMEOUT": "120",
     }
     if redis_url:
         env["MADOGUCHI_REDIS_URL"] = redis_url
     handle = log.open("ab")
+    serve = ["serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    command = ["-m", "bot", *serve]
+    if pool:
+        command = ["-m", "bench.bench_load", "--serve-bot-with-pool", pool, "--", *serve]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        "--http",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        cwd=str(REPO),
-        env=env,
-        stdout=handle,
-        stderr=handle,
+        sys.executable, *command, cwd=str(REPO), env=env, stdout=handle, stderr=handle
     )
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
@@ -388,6 +404,7 @@ async def run_level(
     write_interval: float,
     seed: int,
     log_dir: Path,
+    pool: str | None = None,
 ) -> dict[str, Any]:
     """One load level: fresh database, fresh processes, N conversations."""
     import asyncpg
@@ -411,12 +428,24 @@ async def run_level(
         # The first instance migrates the fresh database; the second finds it current.
         bots.append(
             await _start_bot(
-                38481, slack.base_url, openai_url, db_url, redis_url, log_dir / "bot-a.log"
+                38481,
+                slack.base_url,
+                openai_url,
+                db_url,
+                redis_url,
+                log_dir / "bot-a.log",
+                pool,
             )
         )
         bots.append(
             await _start_bot(
-                38482, slack.base_url, openai_url, db_url, redis_url, log_dir / "bot-b.log"
+                38482,
+                slack.base_url,
+                openai_url,
+                db_url,
+                redis_url,
+                log_dir / "bot-b.log",
+                pool,
             )
         )
         connector = aiohttp.TCPConnector(limit=0)
@@ -649,6 +678,7 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             write_interval=args.write_interval,
             seed=args.seed,
             log_dir=log_dir,
+            pool=args.what_if_pool,
         )
         print(json.dumps(result, ensure_ascii=False), flush=True)
         results.append(result)
@@ -669,8 +699,18 @@ def main() -> None:
     parser.add_argument("--reply-chars", type=int, default=240)
     parser.add_argument("--write-interval", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--what-if-pool",
+        default=None,
+        help="engine options for the bots' core pool, e.g. '{\"pool_pre_ping\": false}'",
+    )
     parser.add_argument("--serve-openai", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bot-with-pool", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_bot_with_pool:
+        _serve_bot_with_pool(args.serve_bot_with_pool, args.rest)
+        return
     if args.serve_openai:
         asyncio.run(_serve_openai(args.reply_chars, args.write_interval))
         return

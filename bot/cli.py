@@ -83,15 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.reports.cli import run as run_report
 
             return asyncio.run(run_report(settings, args))
-        if args.command == "digest":
-            from bot.digest.cli import run as run_digest
+        # argparse admits no other command: the last one is digest.
+        from bot.digest.cli import run as run_digest
 
-            return asyncio.run(run_digest(settings, args))
-        print(
-            f"madoguchi {args.command}: まだ実装されていません / not implemented yet",
-            file=sys.stderr,
-        )
-        return 2
+        return asyncio.run(run_digest(settings, args))
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -200,12 +200,24 @@ class DatabaseCoordinator:
             # A fixed pool: operations take well under a millisecond, so a short queue costs
             # less than opening overflow connections and closing them again (a new PostgreSQL
             # connection costs milliseconds of CPU on both sides).
+            #
+            # synchronous_commit=off: a lease, a claim or a counter does not wait for the WAL to
+            # reach the disk. They are worth keeping only seconds to days, and after a database
+            # crash losing the last few milliseconds of them costs at most one duplicate answer
+            # to a Slack retry, while waiting for the flush three times a turn slowed every
+            # other query on a busy server (BENCHMARKS.md, "Load").
             self._own_engine = create_async_engine(
                 db.url,
                 isolation_level="AUTOCOMMIT",
                 pool_size=8,
                 max_overflow=0,
                 pool_recycle=1800,
+                connect_args={
+                    "server_settings": {
+                        "synchronous_commit": "off",
+                        "application_name": "madoguchi-coordination",
+                    }
+                },
             )
             metrics.instrument_database(self._own_engine)
             self._engine = self._own_engine
@@ -492,11 +504,15 @@ class SharedThreadLock:
                     log.warning("thread_lock.release_failed", error_type=type(exc).__name__)
 
     async def _acquire(self, name: str, holder: str) -> bool:
-        deadline = time.monotonic() + self.wait
+        started = time.monotonic()
+        deadline = started + self.wait
         delay = self.poll
         while True:
             try:
                 if await self.coordinator.acquire(name, holder, limit=1, ttl=self.ttl):
+                    waited = time.monotonic() - started
+                    if waited > 0.01:
+                        log.info("thread_lock.waited", ms=int(waited * 1000))
                     return True
             except Exception as exc:
                 # Answering out of order beats not answering: go ahead without the lock.
@@ -506,9 +522,11 @@ class SharedThreadLock:
                 log.warning("thread_lock.timeout", waited_s=self.wait)
                 return False
             # The usual wait is the previous turn recording its usage after its final message
-            # (milliseconds): poll fast at first, then back off for a long answer.
+            # (tens of milliseconds): poll every few milliseconds for a while, then back off
+            # (a whole answer can take a minute).
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.25)
+            if time.monotonic() - started > 0.2:
+                delay = min(delay * 2, 0.25)
 
     async def _renew(self, name: str, holder: str) -> None:
         while True:

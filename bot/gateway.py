@@ -610,6 +610,10 @@ class Gateway:
                 async with lock, shared:
                     ctx.started = time.monotonic()
                     await self._run(ctx)
+                # The thread shows its final message and its history is stored: record the
+                # turn outside the thread's locks, so the thread's next message need not wait
+                # for the usage write (under load that wait was most of a follow-up's delay).
+                await self._record(ctx)
             except asyncio.CancelledError:
                 await self._interrupted(ctx)
                 raise
@@ -649,6 +653,9 @@ class Gateway:
             ctx.outcome, ctx.error_kind = "error", "internal"
             log.error("turn.internal_error", error_type=type(exc).__name__, where=_where(exc))
             await self._fail(ctx, message("error_internal", ctx.lang))
+
+    async def _record(self, ctx: TurnContext) -> None:
+        """The stages that run for every turn (usage), then metrics and the log line."""
         for stage in self._always:
             try:
                 await stage.run(ctx)

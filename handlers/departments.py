@@ -19,6 +19,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.runtime import Runtime
+
 CACHE_SECONDS = 3600.0
 MAX_CACHED_USERS = 50_000
 
@@ -96,7 +98,7 @@ class SlackDepartments:
         return department
 
 
-def install(app: AsyncApp, runtime: Any, client: AsyncWebClient) -> None:
+def install(app: AsyncApp, runtime: Runtime, client: AsyncWebClient) -> None:
     """Give the usage stage a department resolver when a mapping is configured."""
     settings = runtime.settings
     if not (settings.department_usergroups or settings.department_profile_field):

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.messages import message
+from bot.runtime import Runtime
 from bot.secrets import resolve_key
 from bot.usage import MINUTES_CHOICES, FeedbackState, pseudonym, record_feedback
 
@@ -108,7 +109,7 @@ def _valid_id(turn_id: str) -> bool:
     return len(turn_id) == 32 and all(c in "0123456789abcdef" for c in turn_id)
 
 
-def register(app: AsyncApp, runtime: Any) -> None:
+def register(app: AsyncApp, runtime: Runtime) -> None:
     """Attach the feedback action listeners to ``app``."""
     settings = runtime.settings
     lang = settings.language

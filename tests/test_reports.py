@@ -70,16 +70,33 @@ async def load_fixture(db: Database) -> dict[str, str]:
     recorder = DatabaseUsageRecorder(db, log_lines=False)
     events = {
         # ---- last week (Mon 16 – Sun 22)
-        "t1a": event(at(16), "a", "t1", "minutes", masked_counts={"PERSON": 2, "PHONE": 1}),
+        "t1a": event(
+            at(16),
+            "a",
+            "t1",
+            "minutes",
+            new_conversation=True,
+            masked_counts={"PERSON": 2, "PHONE": 1},
+        ),
         "t1b": event(at(16, 10, 5), "a", "t1", "minutes"),
-        "t2": event(at(17), "b", "t2", "minutes", masked_counts={"PERSON": 1}),
-        "t3": event(at(18), "c", "t3", "minutes"),
-        "t4": event(at(18, 15), "a", "t4", "greeting"),
-        "t5": event(at(19), "d", "t5", "greeting", template_id="aisatsu"),
-        "t6": event(at(20), "e", "t6", "code"),
-        "t7": event(at(20, 16), "f", "t7", "translation", model="gpt-4o", channel_type="channel"),
+        "t2": event(
+            at(17), "b", "t2", "minutes", new_conversation=True, masked_counts={"PERSON": 1}
+        ),
+        "t3": event(at(18), "c", "t3", "minutes", new_conversation=True),
+        "t4": event(at(18, 15), "a", "t4", "greeting", new_conversation=True),
+        "t5": event(at(19), "d", "t5", "greeting", new_conversation=True, template_id="aisatsu"),
+        "t6": event(at(20), "e", "t6", "code", new_conversation=True),
+        "t7": event(
+            at(20, 16),
+            "f",
+            "t7",
+            "translation",
+            new_conversation=True,
+            model="gpt-4o",
+            channel_type="channel",
+        ),
         "t8": event(at(21), "b", "t8", "minutes"),  # thread started the week before
-        "t10": event(at(21, 11), "e", "t10", "greeting"),
+        "t10": event(at(21, 11), "e", "t10", "greeting", new_conversation=True),
         "refused": event(
             at(22),
             "a",
@@ -90,6 +107,7 @@ async def load_fixture(db: Database) -> dict[str, str]:
             blocked=True,
             blocked_types=["MY_NUMBER"],
             masked_counts={"PERSON": 1},
+            new_conversation=True,  # started, never answered: not a new thread in reports
         ),
         "error": event(
             at(22, 12),
@@ -105,8 +123,8 @@ async def load_fixture(db: Database) -> dict[str, str]:
         "next_week": event(at(23, 0, 0), "a", "t1", "minutes"),
         "other_tenant": event(at(18), "z", "tz", "minutes", tenant="T2"),
         # ---- the week before (Mon 9 – Sun 15)
-        "p8": event(at(14), "b", "t8", "minutes"),
-        "p11": event(at(15, 9), "a", "t11", "greeting"),
+        "p8": event(at(14), "b", "t8", "minutes", new_conversation=True),
+        "p11": event(at(15, 9), "a", "t11", "greeting", new_conversation=True),
     }
     for item in events.values():
         await recorder.record(item)

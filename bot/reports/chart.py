@@ -140,7 +140,8 @@ def _daily(ax, report: Report, ja: bool) -> None:  # type: ignore[no-untyped-def
     else:
         ax.set_title("Answers per week" if per_week else "Answers per day")
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_ylim(bottom=0)
+    highest = max([n for _d, n in cur.buckets] + [n for _d, n in prev.buckets] + [1])
+    ax.set_ylim(0, highest * 1.35)  # headroom: the legend never hides a bar
     _integers(ax.yaxis)
 
 
@@ -206,10 +207,21 @@ def _entities(ax, report: Report, ja: bool) -> None:  # type: ignore[no-untyped-
     lang = "ja" if ja else "en"
     names = [label(ENTITY_LABELS, key, lang) for key, _n in items]
     ys = list(range(len(items)))
-    ax.barh(ys, [n for _k, n in items], color=_BLUE, label="伏せ字" if ja else "masked")
     blocked = [cur.blocked_by_type.get(key, 0) for key, _n in items]
+    # Side by side when something was blocked, so neither bar hides the other.
+    shift, height = (0.2, 0.4) if any(blocked) else (0.0, 0.8)
+    masked = [n for _k, n in items]
+    ax.barh(
+        [y - shift for y in ys], masked, height, color=_BLUE, label="伏せ字" if ja else "masked"
+    )
     if any(blocked):
-        ax.barh(ys, blocked, color=_ORANGE, label="送信停止" if ja else "blocked")
+        ax.barh(
+            [y + shift for y in ys],
+            blocked,
+            height,
+            color=_ORANGE,
+            label="送信停止" if ja else "blocked",
+        )
         ax.legend(fontsize=8, loc="lower right")
     ax.set_yticks(ys, names, fontsize=8)
     ax.invert_yaxis()
