@@ -49,8 +49,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin import CONSENT_ACTION, TIERS, AdminError, AdminService, CachedDirectory
+from bot.admin.models import is_enabled
 from bot.admin.quota import amount, describe
 from bot.admin.store import Actor
+from bot.catalog import ModelSpec
 from bot.masking import JA_NAMES, Action, EntityType
 from bot.messages import message
 from bot.runtime import Runtime
@@ -307,6 +309,24 @@ async def admin_models(ctx: CommandContext) -> Reply | str:
     return await models_text(ctx)
 
 
+def model_line(model: ModelSpec, on: bool, default: str, lang: str) -> str:
+    """One catalog line for admins: state, id, name, tier, default/disabled flags."""
+    flags = []
+    if model.id == default:
+        flags.append(message("flag_default", lang))
+    if not on:
+        flags.append(message("flag_disabled", lang))
+    return message(
+        "admin_models_line",
+        lang,
+        mark="✅" if on else "⛔",
+        id=model.id,
+        name=model.display_name,
+        tier=model.max_tier,
+        flags=("・" + "・".join(flags)) if flags else "",
+    )
+
+
 async def models_text(ctx: CommandContext) -> str:
     """The catalog with each model's state, the default and the channel lists."""
     admin, lang = ctx.admin, ctx.lang
@@ -314,23 +334,7 @@ async def models_text(ctx: CommandContext) -> str:
     default = admin.tenant_default(config)
     lines = [message("admin_models_header", lang, default=default)]
     for model in admin.catalog.all():
-        on = config.models.enabled.get(model.id, model.enabled)
-        flags = []
-        if model.id == default:
-            flags.append(message("flag_default", lang))
-        if not on:
-            flags.append(message("flag_disabled", lang))
-        lines.append(
-            message(
-                "admin_models_line",
-                lang,
-                mark="✅" if on else "⛔",
-                id=model.id,
-                name=model.display_name,
-                tier=model.max_tier,
-                flags=("・" + "・".join(flags)) if flags else "",
-            )
-        )
+        lines.append(model_line(model, is_enabled(admin.catalog, config, model), default, lang))
     for channel, ids in config.models.channels.items():
         lines.append(
             message("admin_models_channel_line", lang, channel=channel, models=", ".join(ids))

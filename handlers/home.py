@@ -17,11 +17,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin import AdminError, AdminService, model_options
+from bot.admin.models import is_enabled
 from bot.admin.quota import amount, describe
 from bot.masking import Action, EntityType
 from bot.messages import message
 from bot.runtime import Runtime
-from handlers.commands import tenant_of
+from handlers.commands import model_line, tenant_of
 
 log = structlog.get_logger("madoguchi.slack.home")
 
@@ -103,21 +104,8 @@ async def admin_blocks(admin: AdminService, tenant: str, lang: str) -> list[dict
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _header(message("home_admin_title", lang))]
     blocks.append(_section(message("home_admin_models", lang)))
     for model in admin.catalog.all():
-        on = config.models.enabled.get(model.id, model.enabled)
-        flags = []
-        if model.id == default:
-            flags.append(message("flag_default", lang))
-        if not on:
-            flags.append(message("flag_disabled", lang))
-        text = message(
-            "admin_models_line",
-            lang,
-            mark="✅" if on else "⛔",
-            id=model.id,
-            name=model.display_name,
-            tier=model.max_tier,
-            flags=("・" + "・".join(flags)) if flags else "",
-        )
+        on = is_enabled(admin.catalog, config, model)
+        text = model_line(model, on, default, lang)
         buttons = [
             _button(
                 message("home_disable" if on else "home_enable", lang),
