@@ -23,6 +23,10 @@ Measured per N (each conversation sends ``--turns`` messages, each after the pre
 
     .venv/bin/python -m bench.bench_load --n 100 500 1000 --turns 3
     .venv/bin/python -m bench.bench_load --n 1000 --redis redis://127.0.0.1:6379/0
+
+The bots log to ``bench/out/bot-{a,b}.log`` (``BENCH_BOT_LOG_LEVEL=INFO`` for every turn);
+``--what-if-pool '{"pool_pre_ping": false}'`` runs them with other options for the core's
+database pool, to measure a change to ``bot/storage/db.py`` before making it.
 """
 
 from __future__ import annotations

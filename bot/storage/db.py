@@ -43,12 +43,11 @@ class Database:
             # "database is locked" under concurrent turns.
             engine_options.setdefault("connect_args", {"timeout": 30})
         else:
-            # Sized for a few hundred concurrent turns per instance (bench/bench_load.py ran a
-            # 10 + 20 pool dry at ~250). Pre-ping costs a round trip per checkout but turns a
-            # database restart into reconnects instead of failed answers: kept on purpose.
-            engine_options.setdefault("pool_size", 20)
-            engine_options.setdefault("max_overflow", 40)
-            engine_options.setdefault("pool_timeout", 10)
+            # Two instances and their coordinators must stay under PostgreSQL's default
+            # max_connections (100): 10 + 15 each. Pre-ping costs a round trip per checkout but
+            # turns a database restart into reconnects instead of failed answers: kept on purpose.
+            engine_options.setdefault("pool_size", 10)
+            engine_options.setdefault("max_overflow", 15)
             engine_options.setdefault("pool_recycle", 1800)
             engine_options.setdefault("pool_pre_ping", True)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
