@@ -268,13 +268,11 @@ class Masking:
     def __init__(
         self,
         masker: Masker,
-        store: Store,
         vault_key: bytes,
         policy_for: PolicyLookup,
         terms_for: TermsLookup | None = None,
     ) -> None:
         self.masker = masker
-        self.store = store
         self.vault_key = vault_key
         self.policy_for = policy_for
         self.terms_for = terms_for
@@ -305,8 +303,7 @@ class TokenBudget:
 
     name = "budget"
 
-    def __init__(self, store: Store, system_prompt: str) -> None:
-        self.store = store
+    def __init__(self, system_prompt: str) -> None:
         self.system_prompt = system_prompt
 
     async def run(self, ctx: TurnContext) -> None:
