@@ -72,8 +72,17 @@ class Records:
 
     async def user_pref(self, tenant: str, channel: str, who: str) -> UserPref:
         """The model pick and declared tier of ``who`` in ``channel``."""
-        async with self.db.session() as session:
-            row = await session.get(UserPrefRow, (tenant, channel, who))
+        table = UserPrefRow.__table__
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(table.c.model_id, table.c.tier).where(
+                        table.c.tenant == tenant,
+                        table.c.channel == channel,
+                        table.c.user_pseudonym == who,
+                    )
+                )
+            ).first()
         return UserPref(row.model_id, row.tier) if row else UserPref()
 
     async def set_user_pref(
@@ -100,8 +109,17 @@ class Records:
 
     async def thread_state(self, tenant: str, channel: str, thread: str) -> ThreadState | None:
         """The recorded state of a thread, if the bot served it."""
-        async with self.db.session() as session:
-            row = await session.get(ThreadStateRow, (tenant, channel, thread))
+        table = ThreadStateRow.__table__
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(table.c.tier, table.c.starter_pseudonym).where(
+                        table.c.tenant == tenant,
+                        table.c.channel == channel,
+                        table.c.thread_ts == thread,
+                    )
+                )
+            ).first()
         return ThreadState(row.tier, row.starter_pseudonym) if row else None
 
     async def raise_thread_tier(
@@ -184,8 +202,8 @@ class Records:
         statement = insert(QuotaUsageRow).values(
             tenant=tenant, user_pseudonym=who, day=day, tokens=tokens, cost=cost
         )
-        async with self.db.session() as session, session.begin():
-            await session.execute(
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[
                         QuotaUsageRow.tenant,
