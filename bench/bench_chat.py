@@ -37,6 +37,7 @@ from tests.peers import (
     thread_reply,
 )
 from tests.peers.slack_api import Call
+from tests.serve_process import serve_env, wait_ready
 
 SECRET = "bench-secret"
 CHANNEL = "C0BENCH"
@@ -82,19 +83,13 @@ def _rss_mb(pid: int) -> float:
 async def _start_bot(
     slack_url: str, openai_url: str, db_dir: str
 ) -> tuple[asyncio.subprocess.Process, str]:
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "MADOGUCHI_SLACK_API_URL": slack_url,
-        "OPENAI_BASE_URL": openai_url,
-        "OPENAI_API_KEY": "bench",
-        "MADOGUCHI_DATABASE_URL": f"sqlite+aiosqlite:///{db_dir}/bench.db",
-        "MADOGUCHI_VAULT_KEY": "bench-vault",
-        "MADOGUCHI_PSEUDONYM_KEY": "bench-pseudonym",
-        "MADOGUCHI_LOG_LEVEL": "WARNING",
-        "MADOGUCHI_HTTP_PORT": "38471",
-    }
+    env = serve_env(
+        slack_url=slack_url,
+        openai_url=openai_url,
+        database_url=f"sqlite+aiosqlite:///{db_dir}/bench.db",
+        signing_secret=SECRET,
+        MADOGUCHI_HTTP_PORT="38471",
+    )
     # BENCH_CPROFILE=FILE runs the bot under cProfile (main thread only) and writes FILE at exit.
     cprofile = os.environ.get("BENCH_CPROFILE")
     profile = ["-m", "cProfile", "-o", cprofile] if cprofile else []
@@ -111,16 +106,8 @@ async def _start_bot(
         stdout=asyncio.subprocess.DEVNULL,
     )
     url = "http://127.0.0.1:38471"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(url + "/healthz") as response:
-                    if response.status == 200:
-                        return proc, url
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("bot did not start")
+    await wait_ready(proc, url, path="/healthz")
+    return proc, url
 
 
 async def _post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> float:

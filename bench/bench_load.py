@@ -52,6 +52,7 @@ import aiohttp
 from tests.peers import FakeSlackAPI, app_mention, event_callback, sign_request, thread_reply
 from tests.peers.openai_api import ChatRequest, FakeOpenAI
 from tests.peers.slack_api import Call
+from tests.serve_process import serve_env, wait_ready
 
 SECRET = "bench-secret"
 CHANNEL = "C0LOAD"
@@ -245,19 +246,14 @@ async def _start_bot(
     log: Path,
     pool: str | None = None,
 ) -> Bot:
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "MADOGUCHI_SLACK_API_URL": slack_url,
-        "OPENAI_BASE_URL": openai_url,
-        "OPENAI_API_KEY": "bench",
-        "MADOGUCHI_DATABASE_URL": db_url,
-        "MADOGUCHI_VAULT_KEY": "bench-vault",
-        "MADOGUCHI_PSEUDONYM_KEY": "bench-pseudonym",
-        "MADOGUCHI_LOG_LEVEL": os.environ.get("BENCH_BOT_LOG_LEVEL", "WARNING"),
-        "MADOGUCHI_MODEL_TIMEOUT": "120",
-    }
+    env = serve_env(
+        slack_url=slack_url,
+        openai_url=openai_url,
+        database_url=db_url,
+        signing_secret=SECRET,
+        MADOGUCHI_LOG_LEVEL=os.environ.get("BENCH_BOT_LOG_LEVEL", "WARNING"),
+        MADOGUCHI_MODEL_TIMEOUT="120",
+    )
     if redis_url:
         env["MADOGUCHI_REDIS_URL"] = redis_url
     handle = log.open("ab")
@@ -269,16 +265,11 @@ async def _start_bot(
         sys.executable, *command, cwd=str(REPO), env=env, stdout=handle, stderr=handle
     )
     url = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(url + "/readyz") as response:
-                    if response.status == 200:
-                        return Bot(proc, url)
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"bot on port {port} did not start (see {log})")
+    try:
+        await wait_ready(proc, url)
+    except RuntimeError:
+        raise RuntimeError(f"bot on port {port} did not start (see {log})") from None
+    return Bot(proc, url)
 
 
 async def _db_metrics(session: aiohttp.ClientSession, bots: list[Bot]) -> dict[str, float]:

@@ -9,7 +9,6 @@ Slack-compatible and OpenAI-compatible peers of this process.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -31,6 +30,7 @@ from tests.peers import (
     post_event,
     thread_reply,
 )
+from tests.serve_process import serve_env, wait_ready
 
 CHANNEL = "C0001"
 THINKING = "考え中…"
@@ -144,20 +144,14 @@ async def start_serve(
     tmp_path: Path, slack: FakeSlackAPI, llm: FakeOpenAI, **env: str
 ) -> ServeProcess:
     port = free_port()
-    environment = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "MADOGUCHI_SLACK_API_URL": slack.base_url,
-        "OPENAI_BASE_URL": llm.base_url,
-        "OPENAI_API_KEY": "test-key",
-        "MADOGUCHI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
-        "MADOGUCHI_VAULT_KEY": "test-vault-key",
-        "MADOGUCHI_PSEUDONYM_KEY": "test-pseudonym-key",
-        "MADOGUCHI_STREAM_UPDATE_INTERVAL": "0.1",
-        "MADOGUCHI_LOG_LEVEL": "WARNING",
+    environment = serve_env(
+        slack_url=slack.base_url,
+        openai_url=llm.base_url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        signing_secret=SIGNING_SECRET,
+        MADOGUCHI_STREAM_UPDATE_INTERVAL="0.1",
         **env,
-    }
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -173,20 +167,8 @@ async def start_serve(
         stdout=asyncio.subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(url + "/readyz") as response:
-                    if response.status == 200:
-                        return ServeProcess(proc, url)
-            except aiohttp.ClientError:
-                pass
-            if proc.returncode is not None:
-                break
-            await asyncio.sleep(0.1)
-    proc.kill()
-    await proc.wait()
-    raise RuntimeError("madoguchi serve did not start")
+    await wait_ready(proc, url)
+    return ServeProcess(proc, url)
 
 
 async def wait_not_ready(url: str) -> None:
