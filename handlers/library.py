@@ -186,17 +186,16 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             source = "digest" if meta.get("s") == "digest" else "library"
             await library.record_use(tenant, item.id, library.pseudonym(user), source=source)
 
-    @app.view(VIEW_SUBMIT_TEMPLATE)
-    async def submit_template(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def submit(
+        ack: Any, body: dict[str, Any], client: AsyncWebClient, save: Any, fields: tuple[str, ...]
+    ) -> None:
+        """Store a staff submission (a template or a tip) and ask the admins to review it."""
         values = _state(body["view"])
         tenant, user = _tenant(body), body["user"]["id"]
         try:
-            item = await library.submit_template(
+            item = await save(
                 tenant,
-                title=values.get("title", ""),
-                category=values.get("category", ""),
-                description=values.get("description", ""),
-                body=values.get("body", ""),
+                **{name: values.get(name, "") for name in fields},
                 author=library.pseudonym(user),
             )
         except SubmissionError as exc:
@@ -205,23 +204,14 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await ack(response_action="update", view=_thanks_view(lang))
         await _notify_admins(runtime, client, tenant, item)
 
+    @app.view(VIEW_SUBMIT_TEMPLATE)
+    async def submit_template(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        fields = ("title", "category", "description", "body")
+        await submit(ack, body, client, library.submit_template, fields)
+
     @app.view(VIEW_SUBMIT_TIP)
     async def submit_tip(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        values = _state(body["view"])
-        tenant, user = _tenant(body), body["user"]["id"]
-        try:
-            item = await library.submit_tip(
-                tenant,
-                title=values.get("title", ""),
-                body=values.get("body", ""),
-                example=values.get("example", ""),
-                author=library.pseudonym(user),
-            )
-        except SubmissionError as exc:
-            await ack(response_action="errors", errors=exc.errors)
-            return
-        await ack(response_action="update", view=_thanks_view(lang))
-        await _notify_admins(runtime, client, tenant, item)
+        await submit(ack, body, client, library.submit_tip, ("title", "body", "example"))
 
     @app.action(ACTION_APPROVE)
     async def approve(ack: Any, body: dict[str, Any], respond: Any) -> None:
