@@ -10,6 +10,9 @@ from typing import TextIO
 from bot.runtime import Runtime
 from bot.turn import Turn
 
+# A line of three double quotes opens and closes a message of several lines.
+MULTILINE = '"""'
+
 
 class TerminalSink:
     """Prints the answer as it streams (only what is new since the last update)."""
@@ -57,14 +60,16 @@ async def run_chat(
     stdin: TextIO | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Read messages line by line (``/new`` starts a new conversation, ``/exit`` quits)."""
+    """Read messages line by line: ``/new`` starts a new conversation, ``/exit`` quits, and a
+    line of three double quotes (\"\"\") opens and closes a message of several lines (pasted
+    minutes, a draft to proofread)."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     interactive = stdin.isatty()
     thread = uuid.uuid4().hex
     sink = TerminalSink(out)
     if interactive:
-        out.write("窓口 Madoguchi — 終了は /exit、新しい会話は /new\n")
+        out.write('窓口 Madoguchi — 終了は /exit、新しい会話は /new、複数行は """ で囲む\n')
     loop = asyncio.get_running_loop()
     while True:
         if interactive:
@@ -79,6 +84,13 @@ async def run_chat(
         if text.strip() == "/new":
             thread = uuid.uuid4().hex
             continue
+        if text.strip() == MULTILINE:
+            lines: list[str] = []
+            while (more := await loop.run_in_executor(None, stdin.readline)) and (
+                more.strip() != MULTILINE
+            ):
+                lines.append(more.rstrip("\n"))
+            text = "\n".join(lines)
         turn = Turn(
             tenant="local",
             channel="terminal",

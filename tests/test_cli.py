@@ -82,6 +82,16 @@ async def test_terminal_chat_streams_and_keeps_history(tmp_path: Path) -> None:
     assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
 
 
+async def test_a_multi_line_message_is_one_turn(tmp_path: Path) -> None:
+    pasted = '"""\n議事録\n出席者: 山田太郎課長\n議題: 予算\n"""\n'
+    out, model, recorder = await _chat(tmp_path, pasted, script=[Reply(text="要約です")])
+    [request] = model.requests
+    sent = request.messages[-1]["content"]
+    assert sent.startswith("議事録\n出席者: ") and sent.endswith("\n議題: 予算")
+    assert "山田太郎" not in sent
+    assert len(recorder.events) == 1 and "要約です" in out
+
+
 async def test_dry_run_shows_the_masked_request_and_sends_nothing(tmp_path: Path) -> None:
     out, model, recorder = await _chat(
         tmp_path, "山田太郎さんの電話番号は090-1234-5678です\n", dry_run=True
