@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from typing import Any
 
 import structlog
@@ -19,6 +20,9 @@ log = structlog.get_logger("madoguchi.slack.events")
 
 # Message subtypes that are a person writing to us; everything else (edits, deletions, joins,
 # bot messages) is ignored.
+# How many answered threads an instance remembers (see ``known_threads``).
+KNOWN_THREADS = 10_000
+
 _HUMAN_SUBTYPES = {None, "file_share", "thread_broadcast"}
 _CHANNEL_TYPES: dict[str, ChannelType] = {
     "im": "dm",
@@ -32,6 +36,15 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     """Attach the chat listeners and the event de-duplication middleware to ``app``."""
     store = runtime.store
     settings = runtime.settings
+    # Threads this instance answered in: a reply there needs no database look-up to know the
+    # bot is part of it (another instance's threads are found in the database).
+    known_threads: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+
+    def remember(key: tuple[str, str, str]) -> None:
+        known_threads[key] = None
+        known_threads.move_to_end(key)
+        if len(known_threads) > KNOWN_THREADS:
+            known_threads.popitem(last=False)
 
     @app.middleware
     async def deduplicate(body: dict[str, Any], next: Any) -> BoltResponse | None:
@@ -57,6 +70,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             interval=settings.stream_update_interval,
         )
         await runtime.gateway.handle(turn, sink)
+        # The bot has replied in this thread (an answer or a refusal): follow-ups are for it.
+        remember((turn.tenant, turn.channel, turn.thread))
 
     @app.event("app_mention")
     async def on_mention(
@@ -85,8 +100,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             thread_ts = event.get("thread_ts")
             if not thread_ts or _mentions(event, context.bot_user_id):
                 return  # top-level chatter, or a mention the app_mention listener answers
-            if await store.find_conversation(_tenant(body), event["channel"], thread_ts) is None:
-                return  # a thread the bot is not part of
+            key = (_tenant(body), event["channel"], thread_ts)
+            if key not in known_threads:
+                if await store.find_conversation(*key) is None:
+                    return  # a thread the bot is not part of
+                remember(key)
         await answer(_turn(event, body, context, channel_type), client)
 
 

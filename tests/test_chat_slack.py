@@ -374,3 +374,13 @@ async def test_native_streaming_shows_errors_in_the_stream(tmp_path: Path) -> No
         [message] = bot.thread(event["channel"], event["ts"])
         assert message.stream_state == "completed"
         assert "モデル側でエラーが起きた" in message.text
+
+
+async def test_a_reply_after_a_refusal_in_the_thread_is_answered(bot: BotHarness) -> None:
+    empty = app_mention("")
+    await bot.send(empty)
+    await bot.usage.wait(1)
+    await bot.send(thread_reply("改めて質問します。会議の案内文を作って", thread_ts=empty["ts"]))
+    events = await bot.usage.wait(2)
+    assert [e.outcome for e in events] == ["refused", "ok"]
+    assert len(bot.openai.requests) == 1
