@@ -207,15 +207,27 @@ class QuotaCheck:
 class QuotaUsageRecorder:
     """Adds each turn's tokens and cost to the quota counters, then passes the event on."""
 
-    def __init__(self, inner: UsageRecorder, records: Records, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        inner: UsageRecorder,
+        records: Records,
+        tz: ZoneInfo,
+        counting: Callable[[str], Awaitable[bool]] | None = None,
+    ) -> None:
         self.inner = inner
         self.records = records
         self.tz = tz
+        self.counting = counting
 
     async def record(self, event: UsageEvent) -> None:
-        """Count ``event`` against the user's budget, then hand it to the wrapped recorder."""
+        """Count ``event`` against the user's budget, then hand it to the wrapped recorder.
+
+        Use is counted only while the workspace has a budget set (a write per turn saved for
+        everyone else): a budget counts use from the moment an admin sets it.
+        """
         tokens = event.input_tokens + event.output_tokens
-        if tokens or event.cost:
+        counting = self.counting is None or await self.counting(event.tenant)
+        if counting and (tokens or event.cost):
             try:
                 await self.records.add_use(
                     event.tenant,

@@ -136,7 +136,10 @@ class AdminService:
 
     def recorder(self, inner: UsageRecorder) -> QuotaUsageRecorder:
         """``inner`` wrapped so that every turn also counts against the user's budgets."""
-        return QuotaUsageRecorder(inner, self.records, self.tz)
+        return QuotaUsageRecorder(inner, self.records, self.tz, self._counts_quota)
+
+    async def _counts_quota(self, tenant: str) -> bool:
+        return (await self.store.config(tenant)).quota.any
 
     async def policy_for(self, tenant: str, model_id: str) -> MaskingPolicy:
         """The masking policy for a turn of ``tenant`` going to ``model_id``."""
