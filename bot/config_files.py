@@ -1,6 +1,6 @@
 """Locate the data files shipped in config/ (installed as the package madoguchi_config)."""
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 _CHECKOUT = Path(__file__).resolve().parent.parent / "config"
@@ -14,7 +14,12 @@ def config_dir() -> Path:
     """
     if (_CHECKOUT / "models.yaml").is_file():
         return _CHECKOUT
-    return Path(str(resources.files("madoguchi_config")))
+    # A data-only package has no __init__.py: importlib.resources would hand back a
+    # MultiplexedPath, so ask the import system for the directory itself.
+    spec = importlib.util.find_spec("madoguchi_config")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("madoguchi_config is not installed and config/ is missing")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def config_path(name: str) -> Path:
