@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.admin.store import upsert, utcnow
 from bot.storage import Database
@@ -72,17 +73,31 @@ class Records:
 
     async def user_pref(self, tenant: str, channel: str, who: str) -> UserPref:
         """The model pick and declared tier of ``who`` in ``channel``."""
-        table = UserPrefRow.__table__
         async with self.db.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(table.c.model_id, table.c.tier).where(
-                        table.c.tenant == tenant,
-                        table.c.channel == channel,
-                        table.c.user_pseudonym == who,
-                    )
+            return await self._user_pref(conn, tenant, channel, who)
+
+    async def choice_inputs(
+        self, tenant: str, channel: str, thread: str | None, who: str
+    ) -> tuple[UserPref, ThreadState | None]:
+        """The user's pick and tier, and (for a known ``thread``) the thread's state, read on
+        one connection: the model chooser needs both on every turn."""
+        async with self.db.engine.connect() as conn:
+            pref = await self._user_pref(conn, tenant, channel, who)
+            state = await self._thread_state(conn, tenant, channel, thread) if thread else None
+        return pref, state
+
+    @staticmethod
+    async def _user_pref(conn: AsyncConnection, tenant: str, channel: str, who: str) -> UserPref:
+        table = UserPrefRow.__table__
+        row = (
+            await conn.execute(
+                select(table.c.model_id, table.c.tier).where(
+                    table.c.tenant == tenant,
+                    table.c.channel == channel,
+                    table.c.user_pseudonym == who,
                 )
-            ).first()
+            )
+        ).first()
         return UserPref(row.model_id, row.tier) if row else UserPref()
 
     async def set_user_pref(
@@ -109,17 +124,23 @@ class Records:
 
     async def thread_state(self, tenant: str, channel: str, thread: str) -> ThreadState | None:
         """The recorded state of a thread, if the bot served it."""
-        table = ThreadStateRow.__table__
         async with self.db.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(table.c.tier, table.c.starter_pseudonym).where(
-                        table.c.tenant == tenant,
-                        table.c.channel == channel,
-                        table.c.thread_ts == thread,
-                    )
+            return await self._thread_state(conn, tenant, channel, thread)
+
+    @staticmethod
+    async def _thread_state(
+        conn: AsyncConnection, tenant: str, channel: str, thread: str
+    ) -> ThreadState | None:
+        table = ThreadStateRow.__table__
+        row = (
+            await conn.execute(
+                select(table.c.tier, table.c.starter_pseudonym).where(
+                    table.c.tenant == tenant,
+                    table.c.channel == channel,
+                    table.c.thread_ts == thread,
                 )
-            ).first()
+            )
+        ).first()
         return ThreadState(row.tier, row.starter_pseudonym) if row else None
 
     async def raise_thread_tier(

@@ -161,9 +161,8 @@ class AdminService:
         """
         config = await self.store.config(turn.tenant)
         who = self.pseudonym(turn.user)
-        pref = await self.records.user_pref(turn.tenant, turn.channel, who)
-        state = (
-            None if new else await self.records.thread_state(turn.tenant, turn.channel, turn.thread)
+        pref, state = await self.records.choice_inputs(
+            turn.tenant, turn.channel, None if new else turn.thread, who
         )
         tier = max(pref.tier or 1, state.tier if state else 1)
         options = model_options(self.catalog, config, channel=turn.channel, tier=tier)
