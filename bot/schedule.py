@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from datetime import datetime, tzinfo
 
 import structlog
@@ -80,14 +81,30 @@ class DigestScheduler:
 
     async def check(self) -> list[PostResult]:
         """Re-read the digest settings, align the cron jobs, post what is due."""
-        await self.refresh()
-        return await self.run()
+        # Tracked from the start (not only once posting begins): shutdown must cancel and await
+        # a check still reading the settings, or it outlives the database it reads from.
+        with self._tracked():
+            await self.refresh()
+            return await self.run()
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        added = task is not None and task not in self._tasks
+        if added:
+            self._tasks.add(task)  # type: ignore[arg-type]
+        try:
+            yield
+        finally:
+            if added:
+                self._tasks.discard(task)  # type: ignore[arg-type]
 
     async def run(self) -> list[PostResult]:
         """Post the digests that are due now (one run at a time in this process)."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        with self._tracked():
+            return await self._run()
+
+    async def _run(self) -> list[PostResult]:
         try:
             async with self._lock:
                 results = await self.service.run_due(datetime.now(self.tz), self.poster)
@@ -98,9 +115,6 @@ class DigestScheduler:
         except Exception as exc:
             log.error("schedule.run_failed", error_type=type(exc).__name__)
             return []
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
 
     async def refresh(self) -> None:
         """One cron job per distinct schedule of the active workspaces."""
