@@ -117,14 +117,7 @@ class DigestService:
                 if picked and row.template_id == picked:
                     await self.configs.update(tenant, featured_pick=None)
             else:
-                row = DigestWeekRow(
-                    tenant=tenant,
-                    iso_year=week.year,
-                    iso_week=week.week,
-                    tip_id=tip.id if tip else None,
-                    tip_cycle=cycle,
-                    template_id=featured.id if featured else None,
-                )
+                row = _week_row(tenant, week, tip, cycle, featured, now)
         tip = next((t for t in tips if t.id == row.tip_id), None)
         featured = next((t for t in templates if t.id == row.template_id), None)
         last_week, week_before = await self._figures(tenant, week)
@@ -216,15 +209,7 @@ class DigestService:
         featured: LibraryTemplate | None,
         now: datetime,
     ) -> DigestWeekRow:
-        row = DigestWeekRow(
-            tenant=tenant,
-            iso_year=week.year,
-            iso_week=week.week,
-            tip_id=tip.id if tip else None,
-            tip_cycle=cycle,
-            template_id=featured.id if featured else None,
-            created_at=now,
-        )
+        row = _week_row(tenant, week, tip, cycle, featured, now)
         async with self.db.session() as session:
             session.add(row)
             try:
@@ -504,3 +489,23 @@ def _utc(moment: datetime | None) -> datetime:
     """``moment`` (default: now) in UTC: SQLite keeps only the wall time, so every stored
     time must be in the same zone."""
     return (moment or datetime.now(UTC)).astimezone(UTC)
+
+
+def _week_row(
+    tenant: str,
+    week: Week,
+    tip: Tip | None,
+    cycle: int,
+    featured: LibraryTemplate | None,
+    now: datetime,
+) -> DigestWeekRow:
+    """The week's choice of tip and featured template, as stored (or previewed)."""
+    return DigestWeekRow(
+        tenant=tenant,
+        iso_year=week.year,
+        iso_week=week.week,
+        tip_id=tip.id if tip else None,
+        tip_cycle=cycle,
+        template_id=featured.id if featured else None,
+        created_at=now,
+    )
