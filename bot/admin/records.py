@@ -14,9 +14,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.admin.store import upsert, utcnow
-from bot.storage import Database
+from bot.storage import Database, Store
 from bot.storage.admin_tables import ConsentRow, QuotaUsageRow, ThreadStateRow, UserPrefRow
-from bot.storage.tables import ConversationRow, TurnRow, VaultRow
+from bot.storage.tables import ConversationRow
 
 #: Passed for a field of :meth:`Records.set_user_pref` that should stay as it is.
 KEEP: Final = object()
@@ -202,10 +202,7 @@ class Records:
             ids = [row.id for row in found]
             threads = [row.thread_ts for row in found]
             if ids:
-                # Explicit deletes: SQLite cascades only with foreign_keys on; never rely on it.
-                await session.execute(delete(TurnRow).where(TurnRow.conversation_id.in_(ids)))
-                await session.execute(delete(VaultRow).where(VaultRow.conversation_id.in_(ids)))
-                await session.execute(delete(ConversationRow).where(ConversationRow.id.in_(ids)))
+                await Store.delete_conversations(await session.connection(), ids)
                 await session.execute(
                     delete(ThreadStateRow).where(
                         ThreadStateRow.tenant == tenant,

@@ -146,15 +146,6 @@ class Store:
             assert found is not None  # the other writer's row is committed
             return found
 
-    async def set_model(self, conversation_id: int, model_id: str) -> None:
-        """Remember which model answers a conversation."""
-        async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(model_id=model_id)
-            )
-
     async def history(self, conversation_id: int) -> list[dict[str, str]]:
         """The masked turns of a conversation, oldest first, as chat messages."""
         async with self.db.engine.connect() as conn:
@@ -200,11 +191,6 @@ class Store:
                 select(vaults.c.sealed).where(vaults.c.conversation_id == conversation_id)
             )
 
-    async def save_vault(self, conversation_id: int, sealed: bytes) -> None:
-        """Store the sealed vault of a conversation."""
-        async with self.db.engine.begin() as conn:
-            await self._put_vault(conn, conversation_id, sealed, utcnow())
-
     async def _put_vault(
         self, conn: AsyncConnection, conversation_id: int, sealed: bytes, now: datetime
     ) -> None:
@@ -219,13 +205,10 @@ class Store:
             )
         )
 
-    async def delete_conversation(self, conversation_id: int) -> None:
-        """Delete a conversation with its turns and vault now (``/madoguchi forget``)."""
-        async with self.db.engine.begin() as conn:
-            await self._delete(conn, [conversation_id])
-
     @staticmethod
-    async def _delete(conn: AsyncConnection, ids: list[int]) -> tuple[int, int]:
+    async def delete_conversations(conn: AsyncConnection, ids: list[int]) -> tuple[int, int]:
+        """Delete conversations with their turns and vaults on ``conn`` (inside the caller's
+        transaction); returns how many turns and vaults went."""
         # Explicit deletes: SQLite only cascades with foreign_keys on, and we never rely on it.
         removed_turns = await conn.execute(delete(turns).where(turns.c.conversation_id.in_(ids)))
         removed_vaults = await conn.execute(
@@ -244,7 +227,7 @@ class Store:
             if not everything:
                 expired = expired.where(conversations.c.expires_at <= now)
             ids = list(await conn.scalars(expired))
-            removed_turns, removed_vaults = await self._delete(conn, ids)
+            removed_turns, removed_vaults = await self.delete_conversations(conn, ids)
             events = await conn.execute(
                 delete(processed_events).where(
                     processed_events.c.received_at <= now - timedelta(days=2)
