@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import openai
-from openai import AsyncAzureOpenAI, AsyncOpenAI, AsyncStream
+from openai import AsyncAzureOpenAI, AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 
 from bot.catalog import ModelSpec
 from bot.settings import Settings
@@ -76,6 +76,10 @@ class ModelClients:
     def _build(self, model: ModelSpec) -> AsyncOpenAI:
         s = self._settings
         timeout = openai.Timeout(s.model_timeout, connect=s.model_connect_timeout)
+        # aiohttp as the SDK's transport (its ``aiohttp`` extra): its C HTTP parser reads a
+        # streamed answer's many small SSE writes for about half the CPU of the default
+        # httpx transport, which dominates a busy instance (bench/bench_load.py).
+        http_client = DefaultAioHttpClient(timeout=timeout)
         if model.provider == "azure":
             key = os.environ.get(model.api_key_env) if model.api_key_env else None
             return AsyncAzureOpenAI(
@@ -84,6 +88,7 @@ class ModelClients:
                 api_version=s.openai_api_version,
                 timeout=timeout,
                 max_retries=s.model_max_retries,
+                http_client=http_client,
             )
         key = os.environ.get(model.api_key_env) if model.api_key_env else None
         return AsyncOpenAI(
@@ -92,6 +97,7 @@ class ModelClients:
             base_url=model.base_url or s.openai_base_url,
             timeout=timeout,
             max_retries=s.model_max_retries,
+            http_client=http_client,
         )
 
     async def aclose(self) -> None:

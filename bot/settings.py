@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     admin_cache_seconds: float = Field(3.0, ge=0, le=60)  # how stale admin settings may be
     usergroup_cache_seconds: float = Field(120.0, ge=0)  # user group membership cache
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # serve's event loop: uvloop where installed ("auto"), or the standard library's.
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
     http_host: str = "0.0.0.0"
     http_port: int = Field(3000, gt=0, lt=65536)
 
