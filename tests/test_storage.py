@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import inspect
 
 from bot.storage import Database, Store
@@ -93,3 +94,33 @@ async def test_purge_removes_expired_threads_with_their_vaults(db: Database) -> 
     assert counts == {"conversations": 2, "turns": 4, "vaults": 2, "events": 0}
     assert await store.load_vault(old.id) is None
     assert await store.history(fresh.id) == []
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart or fail-over in a quiet spell costs no answer: the pooled connections
+    it killed are pinged (they sat idle) and replaced at checkout."""
+    if database_url.startswith("sqlite"):
+        return  # SQLite has no server to lose
+    import asyncpg
+    from sqlalchemy import text
+
+    from bot.storage import db as db_module
+
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.05)
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as conn:
+            first_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first_pid)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.1)
+        async with database.engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert pid != first_pid
+    finally:
+        await database.dispose()

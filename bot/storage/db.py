@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # pg_advisory_xact_lock key serialising schema migrations between instances ("madoguchi").
 _MIGRATION_LOCK = 0x6D61646F
+# A pooled PostgreSQL connection idle this long is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -44,15 +48,15 @@ class Database:
             engine_options.setdefault("connect_args", {"timeout": 30})
         else:
             # Two instances and their coordinators must stay under PostgreSQL's default
-            # max_connections (100): 10 + 15 each. Pre-ping costs a round trip per checkout but
-            # turns a database restart into reconnects instead of failed answers: kept on purpose.
+            # max_connections (100): 10 + 15 each.
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 15)
             engine_options.setdefault("pool_recycle", 1800)
-            engine_options.setdefault("pool_pre_ping", True)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        elif not engine_options.get("pool_pre_ping"):
+            _ping_when_idle(self.engine, PING_AFTER_IDLE_SECONDS)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> AsyncSession:
@@ -107,6 +111,35 @@ def _upgrade(connection: Connection, revision: str) -> None:
     # env.py uses this connection instead of opening its own (the async cookbook pattern).
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection at checkout only when it sat idle longer than ``idle_seconds``.
+
+    ``pool_pre_ping`` pings at every checkout, which on asyncpg is ``BEGIN; ; ROLLBACK`` (three
+    round trips): under load that was half of all PostgreSQL transactions (BENCHMARKS.md). A
+    connection that was in use a moment ago is alive; one that sat through a quiet spell (when a
+    restart or fail-over goes unnoticed) is checked. A dead one is replaced before use: the pool
+    retries a checkout that raises ``DisconnectionError`` (SQLAlchemy's "pessimistic" disconnect
+    handling with a checkout event).
+    """
+    pool = engine.sync_engine.pool
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("idle connection is gone") from exc
+
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
