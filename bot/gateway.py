@@ -358,12 +358,12 @@ class ModelCall:
             return
         client = self.clients.for_model(ctx.model)
         last_push = 0.0
-        interval = ctx.sink.min_update_interval
         try:
             async for event in stream_chat(client, ctx.model, ctx.messages):
                 self._take(ctx, event)
                 now = time.monotonic()
-                if event.delta and now - last_push >= interval:
+                # Restoring real values costs CPU: only as often as the sink shows them.
+                if event.delta and now - last_push >= ctx.sink.min_update_interval:
                     last_push = now
                     ctx.shown = self._visible(ctx)
                     await ctx.sink.update(ctx.shown)

@@ -47,3 +47,9 @@ def instrument_database(engine: AsyncEngine) -> None:
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     event.listen(engine.sync_engine, "commit", on_commit)
+STREAMING_ANSWERS = Gauge(
+    "madoguchi_streaming_answers", "Answers this instance is streaming into the chat right now"
+)
+SLACK_UPDATES = Counter(
+    "madoguchi_slack_updates_total", "Intermediate updates of streaming answers sent to Slack"
+)

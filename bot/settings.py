@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     language: Literal["ja", "en"] = "ja"
     stream_update_interval: float = Field(1.0, ge=0)
+    # Intermediate updates per second one instance sends to one workspace, shared by all the
+    # answers streaming there at once (handlers/pacing.py); 0 = no budget.
+    slack_update_rate: float = Field(50.0, ge=0)
     max_message_chars: int = Field(30000, gt=0)
     retention_days: int = Field(30, gt=0)
 

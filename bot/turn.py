@@ -44,7 +44,8 @@ class Button:
 class ReplySink(Protocol):
     """Where the answer to a turn goes, in four calls: start → update* → finish | fail."""
 
-    #: Seconds between two updates the sink wants at most (Slack: about 1; a terminal: 0).
+    #: Seconds between two updates the sink wants at most (Slack: about 1, longer while many
+    #: answers stream at once; a terminal: 0). Read again before every update.
     min_update_interval: float
 
     async def start(self) -> None:

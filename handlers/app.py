@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.settings import SettingsError
 from handlers import commands, departments, events, feedback, home, library
+from handlers.pacing import UpdatePacer
 
 
 def build_app(
@@ -50,11 +51,13 @@ def build_app(
     )
     if oauth:
         app.enable_token_revocation_listeners()
-    events.register(app, runtime)
+    # One update budget per instance, shared by chat answers and prompt-library runs.
+    pacer = UpdatePacer(settings.stream_update_interval, settings.slack_update_rate)
+    events.register(app, runtime, pacer)
     # Admin and staff slash commands (their dispatch table) before features that add to it.
     commands.register(app, runtime)
     home.register(app, runtime)
-    library.register(app, runtime)
+    library.register(app, runtime, pacer)
     feedback.register(app, runtime)
     departments.install(app, runtime, client)
     return app

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.turn import ChannelType, Turn
 from handlers.format import unescape
+from handlers.pacing import UpdatePacer
 from handlers.sink import reply_sink
 
 log = structlog.get_logger("madoguchi.slack.events")
@@ -32,7 +33,7 @@ _CHANNEL_TYPES: dict[str, ChannelType] = {
 }
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp, runtime: Runtime, pacer: UpdatePacer) -> None:
     """Attach the chat listeners and the event de-duplication middleware to ``app``."""
     store = runtime.store
     settings = runtime.settings
@@ -67,7 +68,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             team_id=turn.tenant,
             user_id=turn.user,
             lang=settings.language,
-            interval=settings.stream_update_interval,
+            pacer=pacer,
         )
         await runtime.gateway.handle(turn, sink)
         # The bot has replied in this thread (an answer or a refusal): follow-ups are for it.

@@ -48,6 +48,7 @@ from handlers.commands import (
     register_staff_subcommand,
 )
 from handlers.format import escape
+from handlers.pacing import UpdatePacer
 from handlers.sink import reply_sink
 
 log = structlog.get_logger("madoguchi.slack.library")
@@ -113,7 +114,7 @@ class SlackDigestPoster:
 # --------------------------------------------------------------------------- listeners
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp, runtime: Runtime, pacer: UpdatePacer) -> None:
     """Attach the library's and the digest's action and view listeners to ``app``."""
     library = _library(runtime)
     lang = runtime.settings.language
@@ -158,7 +159,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             respond, {"text": message("digest_tip_started", lang)}, replace_original=False
         )
         header = message("digest_tip_thread", lang, title=tip.title)
-        await start_dm_thread(runtime, client, tenant, user, header, tip.example)
+        await start_dm_thread(runtime, client, pacer, tenant, user, header, tip.example)
 
     @app.view(VIEW_RUN)
     async def run_template(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -180,7 +181,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         filled = item.template.render(values)
         header = message("library_run_header", lang, title=item.template.title)
         result = await start_dm_thread(
-            runtime, client, tenant, user, header, filled, template_id=item.id
+            runtime, client, pacer, tenant, user, header, filled, template_id=item.id
         )
         if result == "ok":
             source = "digest" if meta.get("s") == "digest" else "library"
@@ -328,6 +329,7 @@ def _register_commands(runtime: Runtime) -> None:
 async def start_dm_thread(
     runtime: Runtime,
     client: AsyncWebClient,
+    pacer: UpdatePacer,
     tenant: str,
     user: str,
     header: str,
@@ -371,7 +373,7 @@ async def start_dm_thread(
         team_id=tenant,
         user_id=user,
         lang=lang,
-        interval=runtime.settings.stream_update_interval,
+        pacer=pacer,
     )
     result = await runtime.gateway.handle(turn, sink)
     return result.outcome

@@ -1,8 +1,8 @@
 """The Slack reply sink: a 「考え中…」 placeholder at once, then throttled in-place updates.
 
-Updates are coalesced (at most one ``chat.update`` per ``interval`` per message, the latest text
-wins), a 429 pauses updates for its ``Retry-After``, and an answer longer than one message grows
-into follow-up posts in the same thread.
+Updates are coalesced (at most one ``chat.update`` per pacer interval per message, the latest
+text wins; see handlers/pacing.py), a 429 pauses updates for its ``Retry-After``, and an answer
+longer than one message grows into follow-up posts in the same thread.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.messages import message
 from bot.turn import Button
 from handlers.feedback import feedback_blocks
 from handlers.format import split_message, to_mrkdwn
+from handlers.pacing import UpdatePacer
 
 log = structlog.get_logger("madoguchi.slack.sink")
 
@@ -49,14 +51,16 @@ class SlackReplySink:
         channel: str,
         thread_ts: str,
         *,
+        team_id: str | None = None,
         lang: str = "ja",
-        interval: float = 1.0,
+        pacer: UpdatePacer | None = None,
     ) -> None:
         self.client = client
         self.channel = channel
         self.thread_ts = thread_ts
+        self.team_id = team_id
         self.lang = lang
-        self.min_update_interval = interval
+        self.pacer = pacer or UpdatePacer(1.0, 0)
         self._posted: list[_Posted] = []
         self._latest: str | None = None
         self._wake = asyncio.Event()
@@ -65,6 +69,11 @@ class SlackReplySink:
         self._closed = False
 
     # -- ReplySink ---------------------------------------------------------------------
+
+    @property
+    def min_update_interval(self) -> float:
+        """Seconds between two updates of this answer now (see handlers/pacing.py)."""
+        return self.pacer.interval(self.team_id)
 
     async def start(self) -> None:
         """Post the placeholder in the thread."""
@@ -77,6 +86,7 @@ class SlackReplySink:
             return
         self._latest = text
         if self._flusher is None:
+            self.pacer.begin(self.team_id)
             self._flusher = asyncio.create_task(self._flush_loop())
         self._wake.set()
 
@@ -129,6 +139,7 @@ class SlackReplySink:
             if text is None or self._closed:
                 continue
             last = time.monotonic()
+            metrics.SLACK_UPDATES.inc()
             try:
                 await self._render(to_mrkdwn(text), [], final=False)
             except SlackApiError as exc:
@@ -145,6 +156,7 @@ class SlackReplySink:
             except (asyncio.CancelledError, Exception):
                 pass
             self._flusher = None
+            self.pacer.end(self.team_id)
 
     async def _render(
         self, text: str, notes: list[str], *, final: bool, turn_id: str | None = None
@@ -253,10 +265,9 @@ class SlackStreamSink(SlackReplySink):
         team_id: str | None,
         user_id: str | None,
         lang: str = "ja",
-        interval: float = 1.0,
+        pacer: UpdatePacer | None = None,
     ) -> None:
-        super().__init__(client, channel, thread_ts, lang=lang, interval=interval)
-        self.team_id = team_id
+        super().__init__(client, channel, thread_ts, team_id=team_id, lang=lang, pacer=pacer)
         self.user_id = user_id
         self._stream_ts: str | None = None
         self._sent = ""
@@ -341,12 +352,11 @@ def reply_sink(
     team_id: str | None,
     user_id: str | None,
     lang: str,
-    interval: float,
+    pacer: UpdatePacer,
 ) -> SlackReplySink:
     """The sink for one answer: Slack's native streaming where enabled, chat.update otherwise."""
     if native_streaming:
         return SlackStreamSink(
-            client, channel, thread_ts, team_id=team_id, user_id=user_id, lang=lang,
-            interval=interval,
+            client, channel, thread_ts, team_id=team_id, user_id=user_id, lang=lang, pacer=pacer
         )
-    return SlackReplySink(client, channel, thread_ts, lang=lang, interval=interval)
+    return SlackReplySink(client, channel, thread_ts, team_id=team_id, lang=lang, pacer=pacer)

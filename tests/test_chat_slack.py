@@ -384,3 +384,33 @@ async def test_a_reply_after_a_refusal_in_the_thread_is_answered(bot: BotHarness
     events = await bot.usage.wait(2)
     assert [e.outcome for e in events] == ["refused", "ok"]
     assert len(bot.openai.requests) == 1
+
+
+async def test_answers_streaming_at_once_share_the_update_budget(tmp_path: Path) -> None:
+    """Slack limits chat.update per workspace: with a budget of 4 updates/s, five answers
+    streaming together are edited about every 1.25 s each instead of every 0.05 s, and every
+    answer still ends complete."""
+    text = "はい、" + "ご案内します。" * 6  # 45 characters, 0.05 s apart: about 2.2 s
+    async with BotHarness(tmp_path, stream_update_interval=0.05, slack_update_rate=4) as bot:
+        bot.openai.script(*[Reply(text=text, chunk_size=1, token_interval=0.05)] * 5)
+        started = time.monotonic()
+        events = [app_mention(f"質問{i}", user=f"U{i:04d}") for i in range(5)]
+        await asyncio.gather(*(bot.send(e) for e in events))
+        await bot.usage.wait(5)
+        elapsed = time.monotonic() - started
+        intermediate = [c for c in bot.slack.calls_to("chat.update") if not c.args.get("blocks")]
+        for event in events:
+            assert final_text(bot.thread(CHANNEL, event["ts"])) == text
+    # Each answer's first update goes out at once; after that the budget holds.
+    assert len(intermediate) <= 5 + 4 * elapsed
+
+
+async def test_a_lone_answer_streams_at_the_shortest_interval(tmp_path: Path) -> None:
+    text = "はい、" + "ご案内します。" * 6
+    async with BotHarness(tmp_path, stream_update_interval=0.05, slack_update_rate=0) as bot:
+        bot.openai.script(Reply(text=text, chunk_size=1, token_interval=0.05))
+        event = app_mention("質問")
+        await bot.send(event)
+        await bot.usage.wait(1)
+        intermediate = [c for c in bot.slack.calls_to("chat.update") if not c.args.get("blocks")]
+    assert len(intermediate) >= 15  # ~2.2 s of streaming at one update per 0.05 s or so
