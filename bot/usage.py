@@ -140,18 +140,23 @@ class DatabaseUsageRecorder:
             log.info("usage", **event.log_fields())
         # Core inserts on one connection: the ORM unit of work cost more CPU than the write.
         entities = _entity_rows(event)
+        row = insert(UsageEventRow.__table__).values(_values(_row(event)))
+        if not entities:
+            # One statement needs no transaction around it (saves BEGIN and COMMIT).
+            async with self.db.autocommit.begin() as conn:
+                await conn.execute(row)
+            return
         async with self.db.engine.begin() as conn:
             # The parent row goes first: the entity rows reference it.
-            await conn.execute(insert(UsageEventRow.__table__), [_values(_row(event))])
-            if entities:
-                await conn.execute(
-                    insert(UsageEntityRow.__table__), [_values(row) for row in entities]
-                )
+            await conn.execute(row)
+            await conn.execute(
+                insert(UsageEntityRow.__table__).values([_values(e) for e in entities])
+            )
 
     async def thread_category(self, tenant: str, thread_key: str) -> str | None:
         """The use category recorded for a thread (from its first classified turn), if any."""
-        async with self.db.session() as session:
-            return await session.scalar(
+        async with self.db.autocommit.connect() as conn:
+            return await conn.scalar(
                 select(UsageEventRow.category)
                 .where(
                     UsageEventRow.thread_key == thread_key,

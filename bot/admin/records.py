@@ -79,11 +79,34 @@ class Records:
     async def choice_inputs(
         self, tenant: str, channel: str, thread: str | None, who: str
     ) -> tuple[UserPref, ThreadState | None]:
-        """The user's pick and tier, and (for a known ``thread``) the thread's state, read on
-        one connection: the model chooser needs both on every turn."""
-        async with self.db.engine.connect() as conn:
-            pref = await self._user_pref(conn, tenant, channel, who)
-            state = await self._thread_state(conn, tenant, channel, thread) if thread else None
+        """The user's pick and tier, and (for a known ``thread``) the thread's state, in one
+        statement: the model chooser needs both on every turn."""
+        prefs = UserPrefRow.__table__
+        mine = (
+            prefs.c.tenant == tenant,
+            prefs.c.channel == channel,
+            prefs.c.user_pseudonym == who,
+        )
+        columns = [
+            select(prefs.c.model_id).where(*mine).scalar_subquery(),
+            select(prefs.c.tier).where(*mine).scalar_subquery(),
+        ]
+        if thread:
+            states = ThreadStateRow.__table__
+            this = (
+                states.c.tenant == tenant,
+                states.c.channel == channel,
+                states.c.thread_ts == thread,
+            )
+            columns += [
+                select(states.c.tier).where(*this).scalar_subquery(),
+                select(states.c.starter_pseudonym).where(*this).scalar_subquery(),
+            ]
+        async with self.db.autocommit.connect() as conn:
+            row = (await conn.execute(select(*columns))).one()
+        pref = UserPref(row[0], row[1])
+        # A thread's tier is never NULL: no tier means the thread has no state yet.
+        state = ThreadState(row[2], row[3]) if thread and row[2] is not None else None
         return pref, state
 
     @staticmethod
@@ -158,8 +181,8 @@ class Records:
             starter_pseudonym=starter,
             updated_at=now,
         )
-        async with self.db.session() as session, session.begin():
-            await session.execute(
+        async with self.db.autocommit.begin() as conn:
+            await conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[
                         ThreadStateRow.tenant,

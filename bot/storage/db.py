@@ -58,6 +58,16 @@ class Database:
         elif not engine_options.get("pool_pre_ping"):
             _ping_when_idle(self.engine, PING_AFTER_IDLE_SECONDS)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: For reads and single-statement writes that need no transaction of their own. On
+        #: PostgreSQL every pooled connection otherwise wraps its first statement in BEGIN and
+        #: ends with ROLLBACK (two round trips more); each statement already sees its own
+        #: committed snapshot (READ COMMITTED), so autocommit changes nothing they see.
+        #: SQLite keeps its engine (the level would be switched on a thread hop each time).
+        self.autocommit: AsyncEngine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     def session(self) -> AsyncSession:
         """A new session; use as ``async with db.session() as s``."""

@@ -69,7 +69,7 @@ class Store:
     async def claim_event(self, event_id: str, tenant: str) -> bool:
         """Record a Slack event id; False when it was already taken (a retry or another instance)."""
         try:
-            async with self.db.engine.begin() as conn:
+            async with self.db.autocommit.begin() as conn:
                 await conn.execute(
                     insert(processed_events).values(
                         event_id=event_id, tenant=tenant, received_at=utcnow()
@@ -83,7 +83,7 @@ class Store:
         self, tenant: str, channel: str, thread_ts: str
     ) -> Conversation | None:
         """The conversation of a thread, if the bot is part of it."""
-        async with self.db.engine.connect() as conn:
+        async with self.db.autocommit.connect() as conn:
             return await self._find(conn, tenant, channel, thread_ts)
 
     @staticmethod
@@ -102,22 +102,29 @@ class Store:
         return Conversation(*row) if row else None
 
     async def load_thread(self, tenant: str, channel: str, thread_ts: str) -> ThreadState:
-        """The conversation of a thread with its history and sealed vault, on one connection."""
-        async with self.db.engine.connect() as conn:
-            found = await self._find(conn, tenant, channel, thread_ts)
-            if found is None:
+        """The conversation of a thread with its sealed vault (one statement), then its
+        history (a second one), on one connection."""
+        async with self.db.autocommit.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*_CONVERSATION_COLUMNS, vaults.c.sealed)
+                    .outerjoin(vaults, vaults.c.conversation_id == conversations.c.id)
+                    .where(
+                        conversations.c.tenant == tenant,
+                        conversations.c.channel == channel,
+                        conversations.c.thread_ts == thread_ts,
+                    )
+                )
+            ).first()
+            if row is None:
                 return ThreadState(None)
+            found = Conversation(*row[:-1])
             history = await conn.execute(
                 select(turns.c.role, turns.c.content)
                 .where(turns.c.conversation_id == found.id)
                 .order_by(turns.c.id)
             )
-            sealed = await conn.scalar(
-                select(vaults.c.sealed).where(vaults.c.conversation_id == found.id)
-            )
-            return ThreadState(
-                found, [{"role": r, "content": c} for r, c in history], sealed
-            )
+            return ThreadState(found, [{"role": r, "content": c} for r, c in history], row[-1])
 
     async def open_conversation(
         self, tenant: str, channel: str, thread_ts: str, model_id: str | None = None
@@ -126,7 +133,7 @@ class Store:
         instances race for the same thread)."""
         now = utcnow()
         try:
-            async with self.db.engine.begin() as conn:
+            async with self.db.autocommit.begin() as conn:
                 new_id = await conn.scalar(
                     insert(conversations)
                     .values(
@@ -167,14 +174,16 @@ class Store:
         """Store a completed exchange (masked) and the vault, and extend the thread's life."""
         now = utcnow()
         async with self.db.engine.begin() as conn:
+            # One multi-row INSERT: an executemany costs asyncpg a prepare and a round trip more.
             await conn.execute(
-                insert(turns),
-                [
-                    {"conversation_id": conversation_id, "role": "user", "content": user_text,
-                     "model_id": model_id, "created_at": now},
-                    {"conversation_id": conversation_id, "role": "assistant",
-                     "content": assistant_text, "model_id": model_id, "created_at": now},
-                ],
+                insert(turns).values(
+                    [
+                        {"conversation_id": conversation_id, "role": "user",
+                         "content": user_text, "model_id": model_id, "created_at": now},
+                        {"conversation_id": conversation_id, "role": "assistant",
+                         "content": assistant_text, "model_id": model_id, "created_at": now},
+                    ]
+                )
             )
             await conn.execute(
                 update(conversations)
