@@ -396,10 +396,27 @@ class RedisCoordinator:
     kind = "redis"
     shared = True
 
-    def __init__(self, url: str, store: Store | None = None, *, prefix: str = "madoguchi:") -> None:
-        from redis.asyncio import Redis
+    def __init__(
+        self,
+        url: str,
+        store: Store | None = None,
+        *,
+        prefix: str = "madoguchi:",
+        max_connections: int = 64,
+    ) -> None:
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        self.redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        # A blocking pool: with hundreds of answers in flight, a command waits a moment for a
+        # free connection. redis-py's default pool raises MaxConnectionsError beyond 100
+        # instead, which showed up under load as lost thread locks (bench/bench_load.py).
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=5,
+            socket_connect_timeout=5,
+            socket_timeout=5,
+        )
+        self.redis = Redis.from_pool(pool)
         self.store = store
         self.prefix = prefix
         self._acquire = self.redis.register_script(_ACQUIRE)

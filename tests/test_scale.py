@@ -306,3 +306,23 @@ async def test_instances_starting_at_once_migrate_the_schema_once(postgres_url: 
     finally:
         for d in databases:
             await d.dispose()
+
+
+async def test_more_redis_commands_at_once_than_connections_all_succeed(db: Database) -> None:
+    """Hundreds of answers in flight send more commands at once than the pool has connections:
+    they wait their turn instead of failing (redis-py's default pool raised
+    MaxConnectionsError, which lost thread locks under load)."""
+    if not REDIS_URL:
+        pytest.skip(NO_REDIS)
+    if not db.is_sqlite:
+        pytest.skip("the Redis backend does not depend on the database")
+    coord = RedisCoordinator(
+        REDIS_URL, Store(db), prefix=f"test-{uuid.uuid4().hex[:8]}:", max_connections=4
+    )
+    try:
+        results = await asyncio.gather(
+            *(coord.acquire(key(), "holder", ttl=30) for _ in range(200))
+        )
+    finally:
+        await coord.aclose()
+    assert all(results)
