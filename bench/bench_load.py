@@ -24,9 +24,8 @@ Measured per N (each conversation sends ``--turns`` messages, each after the pre
     .venv/bin/python -m bench.bench_load --n 100 500 1000 --turns 3
     .venv/bin/python -m bench.bench_load --n 1000 --redis redis://127.0.0.1:6379/0
 
-The bots log to ``bench/out/bot-{a,b}.log`` (``BENCH_BOT_LOG_LEVEL=INFO`` for every turn);
-``--what-if-pool '{"pool_pre_ping": false}'`` runs them with other options for the core's
-database pool, to measure a change to ``bot/storage/db.py`` before making it.
+The bots log to ``bench/out/bot-{a,b}.log`` (``BENCH_BOT_LOG_LEVEL=INFO`` for every turn); they
+take ``MADOGUCHI_*`` settings from this process's environment (e.g. ``MADOGUCHI_DB_POOL_SIZE``).
 """
 
 from __future__ import annotations
@@ -219,24 +218,6 @@ class Bot:
     url: str
 
 
-def _serve_bot_with_pool(options: str, argv: list[str]) -> None:
-    """Run ``madoguchi`` with other engine options for the core's pool (``--what-if-pool``):
-    measures what a change to bot/storage/db.py would bring, without changing it."""
-    from bot import cli
-    from bot.storage import db as db_module
-
-    extra = json.loads(options)
-    original = db_module.Database.__init__
-
-    def patched(self: Any, url: str, **engine_options: Any) -> None:
-        if not url.startswith("sqlite"):
-            engine_options = {**extra, **engine_options}
-        original(self, url, **engine_options)
-
-    db_module.Database.__init__ = patched  # type: ignore[method-assign]
-    sys.exit(cli.main(argv))
-
-
 async def _start_bot(
     port: int,
     slack_url: str,
@@ -244,7 +225,6 @@ async def _start_bot(
     db_url: str,
     redis_url: str | None,
     log: Path,
-    pool: str | None = None,
 ) -> Bot:
     env = serve_env(
         slack_url=slack_url,
@@ -257,10 +237,7 @@ async def _start_bot(
     if redis_url:
         env["MADOGUCHI_REDIS_URL"] = redis_url
     handle = log.open("ab")
-    serve = ["serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
-    command = ["-m", "bot", *serve]
-    if pool:
-        command = ["-m", "bench.bench_load", "--serve-bot-with-pool", pool, "--", *serve]
+    command = ["-m", "bot", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, *command, cwd=str(REPO), env=env, stdout=handle, stderr=handle
     )
@@ -399,7 +376,6 @@ async def run_level(
     write_interval: float,
     seed: int,
     log_dir: Path,
-    pool: str | None = None,
 ) -> dict[str, Any]:
     """One load level: fresh database, fresh processes, N conversations."""
     import asyncpg
@@ -429,7 +405,6 @@ async def run_level(
                 db_url,
                 redis_url,
                 log_dir / "bot-a.log",
-                pool,
             )
         )
         bots.append(
@@ -440,7 +415,6 @@ async def run_level(
                 db_url,
                 redis_url,
                 log_dir / "bot-b.log",
-                pool,
             )
         )
         connector = aiohttp.TCPConnector(limit=0)
@@ -673,7 +647,6 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             write_interval=args.write_interval,
             seed=args.seed,
             log_dir=log_dir,
-            pool=args.what_if_pool,
         )
         print(json.dumps(result, ensure_ascii=False), flush=True)
         results.append(result)
@@ -705,18 +678,8 @@ def main() -> None:
     parser.add_argument("--reply-chars", type=int, default=240)
     parser.add_argument("--write-interval", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--what-if-pool",
-        default=None,
-        help="engine options for the bots' core pool, e.g. '{\"pool_pre_ping\": false}'",
-    )
     parser.add_argument("--serve-openai", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-bot-with-pool", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_bot_with_pool:
-        _serve_bot_with_pool(args.serve_bot_with_pool, args.rest)
-        return
     if args.serve_openai:
         _run(_serve_openai(args.reply_chars, args.write_interval))
         return

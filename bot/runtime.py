@@ -85,7 +85,14 @@ async def build_runtime(
     catalog = ModelCatalog.load(settings.default_model, settings.models_file)
     vault_key = resolve_key(settings, "vault_key")
     pseudonym_key = resolve_key(settings, "pseudonym_key")
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        **(
+            {}
+            if settings.database_url.startswith("sqlite")
+            else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        ),
+    )
     if upgrade_schema:
         await db.ensure_schema()
     store = Store(db, retention=timedelta(days=settings.retention_days))

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
 
     # Storage and secrets
     database_url: str = "sqlite+aiosqlite:///madoguchi.db"
+    # PostgreSQL connections per instance: a fixed pool plus a few extra for bursts. Every
+    # instance's pool_size + max_overflow (and its coordinator's 8) must fit PostgreSQL's
+    # max_connections (default 100) together.
+    db_pool_size: int = Field(20, ge=1)
+    db_max_overflow: int = Field(5, ge=0)
     vault_key: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
 

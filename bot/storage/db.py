@@ -47,10 +47,10 @@ class Database:
             # "database is locked" under concurrent turns.
             engine_options.setdefault("connect_args", {"timeout": 30})
         else:
-            # Two instances and their coordinators must stay under PostgreSQL's default
-            # max_connections (100): 10 + 15 each.
-            engine_options.setdefault("pool_size", 10)
-            engine_options.setdefault("max_overflow", 15)
+            # The serving runtime passes MADOGUCHI_DB_POOL_SIZE / _MAX_OVERFLOW; commands that
+            # run once (reports, migrations) need few.
+            engine_options.setdefault("pool_size", 5)
+            engine_options.setdefault("max_overflow", 5)
             engine_options.setdefault("pool_recycle", 1800)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
