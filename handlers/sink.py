@@ -128,7 +128,11 @@ class SlackReplySink:
     # -- internals -----------------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
-        last = 0.0
+        # The first words replace 「考え中…」 at once, unless the update budget is stretched:
+        # then the first update waits its turn like the others (short answers under load go
+        # straight from the placeholder to the final message).
+        pressed = self.pacer.interval(self.team_id) > self.pacer.min_interval
+        last = time.monotonic() if pressed else 0.0
         while not self._closed:
             await self._wake.wait()
             self._wake.clear()
