@@ -298,14 +298,27 @@ class Turn:
 @dataclass
 class Run:
     turns: list[Turn] = field(default_factory=list)
+    #: Deliveries answered with a 5xx and retried (as Slack would).
+    retried: int = 0
 
 
-async def _post(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> int:
+async def _post(
+    session: aiohttp.ClientSession, url: str, payload: dict[str, Any], run: Run
+) -> int:
+    """Deliver an event the way Slack does: an answer other than 2xx is retried (Slack waits
+    about a minute; 1 s here), with the retry headers, up to three times."""
     body = json.dumps(payload, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json", **sign_request(body, SECRET)}
-    async with session.post(url + "/slack/events", data=body, headers=headers) as response:
-        await response.read()
-        return response.status
+    for attempt in range(4):
+        headers = {"Content-Type": "application/json", **sign_request(body, SECRET)}
+        if attempt:
+            headers |= {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_error"}
+        async with session.post(url + "/slack/events", data=body, headers=headers) as response:
+            await response.read()
+            if response.status < 500:
+                return response.status
+        run.retried += 1
+        await asyncio.sleep(1.0)
+    return response.status
 
 
 async def _conversation(
@@ -344,10 +357,10 @@ async def _conversation(
             turn.duplicated_event = True
             other = bots[(i + n + 1) % len(bots)]
             statuses = await asyncio.gather(
-                _post(session, target.url, payload), _post(session, other.url, payload)
+                _post(session, target.url, payload, run), _post(session, other.url, payload, run)
             )
         else:
-            statuses = [await _post(session, target.url, payload)]
+            statuses = [await _post(session, target.url, payload, run)]
         assert all(s == 200 for s in statuses), statuses
         try:
             turn.final = await asyncio.wait_for(future, 120)
@@ -551,6 +564,7 @@ def _report(
         "duplicated_answers": duplicated_final,
         "duplicated_model_calls": duplicated_model,
         "duplicated_events_sent": sum(1 for t in run.turns if t.duplicated_event),
+        "deliveries_retried_after_5xx": run.retried,
         "wall_s": round(wall, 1),
         "turns_per_s": round(len(answered) / wall, 1),
         "overhead_ms_p50": round(statistics.median(overhead), 1) if overhead else None,
