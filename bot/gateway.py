@@ -104,6 +104,8 @@ class TurnContext:
     replied: bool = False
     #: Run when the turn ends, however it ends (e.g. give a concurrency slot back).
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: Milliseconds each stage took (the turn.done log line and a histogram show them).
+    stage_ms: dict[str, int] = field(default_factory=dict)
 
     @property
     def masked_text(self) -> str:
@@ -605,6 +607,7 @@ class Gateway:
                 # Turns of one thread are answered in order (in this process by the lock, across
                 # instances by the shared lock); different threads run concurrently.
                 async with lock, shared:
+                    ctx.stage_ms["lock"] = _ms_since(ctx.started)  # waiting for the thread
                     ctx.started = time.monotonic()
                     await self._run(ctx)
                 # The thread shows its final message and its history is stored: record the
@@ -639,9 +642,18 @@ class Gateway:
 
     async def _run(self, ctx: TurnContext) -> None:
         try:
+            began = time.monotonic()
             await ctx.sink.start()
+            ctx.stage_ms["start"] = _ms_since(began)
             for stage in self._stages:
-                await stage.run(ctx)
+                began = time.monotonic()
+                try:
+                    await stage.run(ctx)
+                finally:
+                    ctx.stage_ms[stage.name] = _ms_since(began)
+                    metrics.STAGE_SECONDS.labels(stage.name).observe(
+                        ctx.stage_ms[stage.name] / 1000
+                    )
             ctx.replied = True
         except Stop as stop:
             ctx.outcome, ctx.error_kind = stop.outcome, stop.kind
@@ -677,6 +689,8 @@ class Gateway:
             error_kind=ctx.error_kind,
             model=ctx.model.id if ctx.model else None,
             ms=int(elapsed * 1000),
+            # Where the time went, by stage (the call stage includes the model's own time).
+            stage_ms=ctx.stage_ms,
         )
 
     @staticmethod
@@ -701,3 +715,7 @@ def _where(exc: BaseException) -> str:
     if tb is None:
         return "?"
     return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+
+
+def _ms_since(began: float) -> int:
+    return int((time.monotonic() - began) * 1000)

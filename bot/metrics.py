@@ -53,3 +53,9 @@ STREAMING_ANSWERS = Gauge(
 SLACK_UPDATES = Counter(
     "madoguchi_slack_updates_total", "Intermediate updates of streaming answers sent to Slack"
 )
+STAGE_SECONDS = Histogram(
+    "madoguchi_stage_seconds",
+    "Time a turn spent in each gateway stage (the call stage includes the model)",
+    ["stage"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)

@@ -414,3 +414,29 @@ async def test_a_lone_answer_streams_at_the_shortest_interval(tmp_path: Path) ->
         await bot.usage.wait(1)
         intermediate = [c for c in bot.slack.calls_to("chat.update") if not c.args.get("blocks")]
     assert len(intermediate) >= 15  # ~2.2 s of streaming at one update per 0.05 s or so
+
+
+async def test_the_turn_log_line_says_where_the_time_went_by_stage(tmp_path: Path) -> None:
+    """Operators see each stage's milliseconds in turn.done (numbers only, never text) and in
+    the madoguchi_stage_seconds histogram."""
+    import aiohttp
+
+    from bot.logs import configure_logging
+
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    try:
+        async with BotHarness(tmp_path) as bot:
+            await bot.send(app_mention("議事録の要約のコツを教えて"))
+            await bot.usage.wait(1)
+            async with aiohttp.ClientSession() as http, http.get(bot.url + "/metrics") as response:
+                metrics_text = await response.text()
+    finally:
+        logging.getLogger().handlers.clear()
+    done = next(
+        json.loads(line) for line in stream.getvalue().splitlines() if '"turn.done"' in line
+    )
+    stages = done["stage_ms"]
+    assert {"lock", "start", "access", "model", "masking", "budget", "call", "unmask"} <= set(stages)
+    assert all(isinstance(ms, int) and ms >= 0 for ms in stages.values())
+    assert 'madoguchi_stage_seconds_count{stage="call"}' in metrics_text
