@@ -117,9 +117,9 @@ class ChatChunks(AsyncStream[object]):
     """The SDK's stream of chat completion chunks, read with less work per event.
 
     The SDK's own reader splits lines character by character and builds an event object per
-    line; an answer streams hundreds of events, and on a busy instance that reader was the
-    largest single cost of a turn (BENCHMARKS.md). This one cuts the body at blank lines and
-    parses each event's ``data`` once. The SDK still does everything before the body (request,
+    line; an answer streams hundreds of events, so on a busy instance that reader showed up in
+    every profile (BENCHMARKS.md, "Load"). This one cuts the body at blank lines and parses each
+    event's ``data`` once. The SDK still does everything before the body (request,
     retries, timeouts, HTTP errors), and closes the response.
     """
 

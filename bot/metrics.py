@@ -30,6 +30,18 @@ DB_STATEMENTS = Counter(
 DB_COMMITS = Counter("madoguchi_db_commits_total", "Explicit transactions committed")
 IN_FLIGHT = Gauge("madoguchi_turns_in_flight", "Turns being answered by this instance")
 DRAINING = Gauge("madoguchi_draining", "1 while the instance shuts down gracefully")
+STREAMING_ANSWERS = Gauge(
+    "madoguchi_streaming_answers", "Answers this instance is streaming into the chat right now"
+)
+SLACK_UPDATES = Counter(
+    "madoguchi_slack_updates_total", "Intermediate updates of streaming answers sent to Slack"
+)
+STAGE_SECONDS = Histogram(
+    "madoguchi_stage_seconds",
+    "Time a turn spent in each gateway stage (the call stage includes the model)",
+    ["stage"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
 
 
 def instrument_database(engine: AsyncEngine) -> None:
@@ -47,15 +59,3 @@ def instrument_database(engine: AsyncEngine) -> None:
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     event.listen(engine.sync_engine, "commit", on_commit)
-STREAMING_ANSWERS = Gauge(
-    "madoguchi_streaming_answers", "Answers this instance is streaming into the chat right now"
-)
-SLACK_UPDATES = Counter(
-    "madoguchi_slack_updates_total", "Intermediate updates of streaming answers sent to Slack"
-)
-STAGE_SECONDS = Histogram(
-    "madoguchi_stage_seconds",
-    "Time a turn spent in each gateway stage (the call stage includes the model)",
-    ["stage"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-)
