@@ -146,12 +146,17 @@ class DatabaseUsageRecorder:
             async with self.db.autocommit.begin() as conn:
                 await conn.execute(row)
             return
-        async with self.db.engine.begin() as conn:
-            # The parent row goes first: the entity rows reference it.
-            await conn.execute(row)
-            await conn.execute(
-                insert(UsageEntityRow.__table__).values([_values(e) for e in entities])
-            )
+        children = insert(UsageEntityRow.__table__).values([_values(e) for e in entities])
+        if self.db.is_sqlite:
+            async with self.db.engine.begin() as conn:
+                # The parent row goes first: the entity rows reference it.
+                await conn.execute(row)
+                await conn.execute(children)
+            return
+        # PostgreSQL: the parent row as a data-modifying CTE of the children's INSERT, one
+        # atomic statement (foreign keys are checked at its end) instead of four round trips.
+        async with self.db.autocommit.connect() as conn:
+            await conn.execute(children.add_cte(row.cte("event")))
 
     async def thread_category(self, tenant: str, thread_key: str) -> str | None:
         """The use category recorded for a thread (from its first classified turn), if any."""

@@ -99,8 +99,10 @@ async def test_answered_turns_are_stored_with_category_carried_through_the_threa
         assert bot.usage.events[0].category == "greeting"
 
 
-async def test_masked_and_blocked_counts_are_stored_per_type(tmp_path: Path) -> None:
-    async with BotHarness(tmp_path) as bot:
+async def test_masked_and_blocked_counts_are_stored_per_type(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with BotHarness(tmp_path, database_url=database_url) as bot:
         await bot.send(dm_message("山田太郎さん（090-1234-5678）への返信を書いて"))
         await bot.usage.wait(1)
         await bot.send(dm_message("個人番号は123456789018です"))
