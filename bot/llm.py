@@ -191,26 +191,31 @@ async def stream_chat(
             stream=True,
             stream_cls=ChatChunks,
         )
-        async for chunk in stream:
-            if not isinstance(chunk, dict):
-                continue
-            usage = chunk.get("usage")
-            if usage:
-                yield StreamEvent(
-                    usage=Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
-                )
-            # Azure sends a first chunk with no choices (prompt filter results only).
-            for choice in chunk.get("choices") or ():
-                reason = choice.get("finish_reason")
-                if reason == "content_filter":
-                    raise ModelError(ModelErrorKind.CONTENT_FILTER)
-                content = (choice.get("delta") or {}).get("content")
-                if content:
-                    began = True
-                    yield StreamEvent(delta=content)
-                if reason:
-                    finished = True
-                    yield StreamEvent(finish_reason=reason)
+        # Closed however the loop ends (a refusal mid-stream too), so the connection is freed.
+        async with stream:
+            async for chunk in stream:
+                if not isinstance(chunk, dict):
+                    continue
+                usage = chunk.get("usage")
+                if usage:
+                    yield StreamEvent(
+                        usage=Usage(
+                            int(usage.get("prompt_tokens") or 0),
+                            int(usage.get("completion_tokens") or 0),
+                        )
+                    )
+                # Azure sends a first chunk with no choices (prompt filter results only).
+                for choice in chunk.get("choices") or ():
+                    reason = choice.get("finish_reason")
+                    if reason == "content_filter":
+                        raise ModelError(ModelErrorKind.CONTENT_FILTER)
+                    content = (choice.get("delta") or {}).get("content")
+                    if content:
+                        began = True
+                        yield StreamEvent(delta=content)
+                    if reason:
+                        finished = True
+                        yield StreamEvent(finish_reason=reason)
     except ModelError:
         raise
     except openai.APITimeoutError as exc:
