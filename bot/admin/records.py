@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, delete, func, select
 
 from bot.admin.store import upsert, utcnow
 from bot.storage import Database, Store
@@ -73,8 +72,14 @@ class Records:
 
     async def user_pref(self, tenant: str, channel: str, who: str) -> UserPref:
         """The model pick and declared tier of ``who`` in ``channel``."""
-        async with self.db.engine.connect() as conn:
-            return await self._user_pref(conn, tenant, channel, who)
+        prefs = UserPrefRow.__table__
+        async with self.db.autocommit.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(prefs.c.model_id, prefs.c.tier).where(*_pref_of(tenant, channel, who))
+                )
+            ).first()
+        return UserPref(row.model_id, row.tier) if row else UserPref()
 
     async def choice_inputs(
         self, tenant: str, channel: str, thread: str | None, who: str
@@ -82,22 +87,14 @@ class Records:
         """The user's pick and tier, and (for a known ``thread``) the thread's state, in one
         statement: the model chooser needs both on every turn."""
         prefs = UserPrefRow.__table__
-        mine = (
-            prefs.c.tenant == tenant,
-            prefs.c.channel == channel,
-            prefs.c.user_pseudonym == who,
-        )
+        mine = _pref_of(tenant, channel, who)
         columns = [
             select(prefs.c.model_id).where(*mine).scalar_subquery(),
             select(prefs.c.tier).where(*mine).scalar_subquery(),
         ]
         if thread:
             states = ThreadStateRow.__table__
-            this = (
-                states.c.tenant == tenant,
-                states.c.channel == channel,
-                states.c.thread_ts == thread,
-            )
+            this = _state_of(tenant, channel, thread)
             columns += [
                 select(states.c.tier).where(*this).scalar_subquery(),
                 select(states.c.starter_pseudonym).where(*this).scalar_subquery(),
@@ -108,20 +105,6 @@ class Records:
         # A thread's tier is never NULL: no tier means the thread has no state yet.
         state = ThreadState(row[2], row[3]) if thread and row[2] is not None else None
         return pref, state
-
-    @staticmethod
-    async def _user_pref(conn: AsyncConnection, tenant: str, channel: str, who: str) -> UserPref:
-        table = UserPrefRow.__table__
-        row = (
-            await conn.execute(
-                select(table.c.model_id, table.c.tier).where(
-                    table.c.tenant == tenant,
-                    table.c.channel == channel,
-                    table.c.user_pseudonym == who,
-                )
-            )
-        ).first()
-        return UserPref(row.model_id, row.tier) if row else UserPref()
 
     async def set_user_pref(
         self,
@@ -147,23 +130,15 @@ class Records:
 
     async def thread_state(self, tenant: str, channel: str, thread: str) -> ThreadState | None:
         """The recorded state of a thread, if the bot served it."""
-        async with self.db.engine.connect() as conn:
-            return await self._thread_state(conn, tenant, channel, thread)
-
-    @staticmethod
-    async def _thread_state(
-        conn: AsyncConnection, tenant: str, channel: str, thread: str
-    ) -> ThreadState | None:
-        table = ThreadStateRow.__table__
-        row = (
-            await conn.execute(
-                select(table.c.tier, table.c.starter_pseudonym).where(
-                    table.c.tenant == tenant,
-                    table.c.channel == channel,
-                    table.c.thread_ts == thread,
+        states = ThreadStateRow.__table__
+        async with self.db.autocommit.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(states.c.tier, states.c.starter_pseudonym).where(
+                        *_state_of(tenant, channel, thread)
+                    )
                 )
-            )
-        ).first()
+            ).first()
         return ThreadState(row.tier, row.starter_pseudonym) if row else None
 
     async def raise_thread_tier(
@@ -296,3 +271,15 @@ async def purge_quota_counters(db: Database, keep_days: int = 62) -> int:
     """Delete quota counters older than ``keep_days`` (budgets look back a month at most)."""
     cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).strftime("%Y-%m-%d")
     return await Records(db).purge_use(cutoff)
+
+
+def _pref_of(tenant: str, channel: str, who: str) -> tuple[ColumnElement[bool], ...]:
+    """The row of ``who``'s choices in ``channel``."""
+    prefs = UserPrefRow.__table__
+    return (prefs.c.tenant == tenant, prefs.c.channel == channel, prefs.c.user_pseudonym == who)
+
+
+def _state_of(tenant: str, channel: str, thread: str) -> tuple[ColumnElement[bool], ...]:
+    """The row of a thread's state."""
+    states = ThreadStateRow.__table__
+    return (states.c.tenant == tenant, states.c.channel == channel, states.c.thread_ts == thread)
