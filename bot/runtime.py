@@ -87,11 +87,8 @@ async def build_runtime(
     pseudonym_key = resolve_key(settings, "pseudonym_key")
     db = Database(
         settings.database_url,
-        **(
-            {}
-            if settings.database_url.startswith("sqlite")
-            else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
-        ),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
     )
     if upgrade_schema:
         await db.ensure_schema()

@@ -138,25 +138,13 @@ class DatabaseUsageRecorder:
         """Log and store ``event``."""
         if self.log_lines:
             log.info("usage", **event.log_fields())
-        # Core inserts on one connection: the ORM unit of work cost more CPU than the write.
+        # Core inserts: the ORM unit of work cost more CPU than the write. The parent row goes
+        # first (the entity rows reference it); both land together or not at all.
+        writes = [insert(UsageEventRow.__table__).values(_values(_row(event)))]
         entities = _entity_rows(event)
-        row = insert(UsageEventRow.__table__).values(_values(_row(event)))
-        if not entities:
-            # One statement needs no transaction around it (saves BEGIN and COMMIT).
-            async with self.db.autocommit.begin() as conn:
-                await conn.execute(row)
-            return
-        children = insert(UsageEntityRow.__table__).values([_values(e) for e in entities])
-        if self.db.is_sqlite:
-            async with self.db.engine.begin() as conn:
-                # The parent row goes first: the entity rows reference it.
-                await conn.execute(row)
-                await conn.execute(children)
-            return
-        # PostgreSQL: the parent row as a data-modifying CTE of the children's INSERT, one
-        # atomic statement (foreign keys are checked at its end) instead of four round trips.
-        async with self.db.autocommit.connect() as conn:
-            await conn.execute(children.add_cte(row.cte("event")))
+        if entities:
+            writes.append(insert(UsageEntityRow.__table__).values([_values(e) for e in entities]))
+        await self.db.write_together(*writes)
 
     async def thread_category(self, tenant: str, thread_key: str) -> str | None:
         """The use category recorded for a thread (from its first classified turn), if any."""

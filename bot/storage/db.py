@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, literal, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -39,7 +39,9 @@ def alembic_config(url: str | None = None) -> Config:
 class Database:
     """An async engine plus a session factory; one per process."""
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 5, max_overflow: int = 5, **engine_options: Any
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -48,9 +50,9 @@ class Database:
             engine_options.setdefault("connect_args", {"timeout": 30})
         else:
             # The serving runtime passes MADOGUCHI_DB_POOL_SIZE / _MAX_OVERFLOW; commands that
-            # run once (reports, migrations) need few.
-            engine_options.setdefault("pool_size", 5)
-            engine_options.setdefault("max_overflow", 5)
+            # run once (reports, migrations) need few. SQLite has one writer and no pool to size.
+            engine_options.setdefault("pool_size", pool_size)
+            engine_options.setdefault("max_overflow", max_overflow)
             engine_options.setdefault("pool_recycle", 1800)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
@@ -72,6 +74,22 @@ class Database:
     def session(self) -> AsyncSession:
         """A new session; use as ``async with db.session() as s``."""
         return self.sessions()
+
+    async def write_together(self, *writes: Any) -> None:
+        """Run ``writes`` (INSERT/UPDATE statements) all or none, in order.
+
+        SQLite: one transaction. PostgreSQL: one statement, the writes as its data-modifying
+        CTEs (atomic by itself; foreign keys are checked at its end): one round trip instead of
+        BEGIN, each write and COMMIT. A single write is sent as it is.
+        """
+        if len(writes) == 1 or self.is_sqlite:
+            async with self.autocommit.begin() as conn:
+                for write in writes:
+                    await conn.execute(write)
+            return
+        ctes = [write.cte(f"w{i}") for i, write in enumerate(writes)]
+        async with self.autocommit.connect() as conn:
+            await conn.execute(select(literal(1)).add_cte(*ctes))
 
     async def ping(self) -> bool:
         """True when the database answers."""

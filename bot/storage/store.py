@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -190,16 +190,7 @@ class Store:
         ]
         if sealed_vault is not None:
             writes.append(self._vault_upsert(conversation_id, sealed_vault, now))
-        if self.db.is_sqlite:
-            async with self.db.engine.begin() as conn:
-                for write in writes:
-                    await conn.execute(write)
-            return
-        # PostgreSQL: the writes as data-modifying CTEs of one statement, atomic by itself: one
-        # round trip instead of five (BEGIN, three statements, COMMIT).
-        ctes = [write.cte(f"w{i}") for i, write in enumerate(writes)]
-        async with self.db.autocommit.connect() as conn:
-            await conn.execute(select(literal(1)).add_cte(*ctes))
+        await self.db.write_together(*writes)
 
     async def load_vault(self, conversation_id: int) -> bytes | None:
         """The sealed vault of a conversation, if any."""
