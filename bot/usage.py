@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import Database
+from bot.storage.db import Database, insert_rows
 from bot.storage.usage_tables import UsageEntityRow, UsageEventRow, UsageFeedbackRow
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class DatabaseUsageRecorder:
         writes = [insert(UsageEventRow.__table__).values(_values(_row(event)))]
         entities = _entity_rows(event)
         if entities:
-            writes.append(insert(UsageEntityRow.__table__).values([_values(e) for e in entities]))
+            writes.append(insert_rows(UsageEntityRow.__table__, [_values(e) for e in entities]))
         await self.db.write_together(*writes)
 
     async def thread_category(self, tenant: str, thread_key: str) -> str | None:

@@ -82,6 +82,42 @@ async def test_conversation_history_and_vault(db: Database) -> None:
     assert await store.find_conversation("T2", "C1", "1700000000.000100") is None
 
 
+async def test_the_writes_of_every_turn_are_compiled_once(db: Database) -> None:
+    """The exchange and a usage row with entity counts are several rows and (on PostgreSQL) one
+    statement of CTEs; SQLAlchemy must find them in its compiled cache after the first turn, or
+    every turn pays for compiling them again."""
+    from sqlalchemy import event
+
+    from bot.usage import DatabaseUsageRecorder, UsageEvent
+
+    seen: list[tuple[str, object]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *args: object) -> None:
+        seen.append((statement.split()[0], getattr(args[-2], "cache_hit", None)))
+
+    store, usage = Store(db), DatabaseUsageRecorder(db, log_lines=False)
+    conv = await store.open_conversation("T1", "C1", "1700000000.000200", "m")
+
+    async def turn(n: int) -> None:
+        await store.append_exchange(conv.id, f"u{n}", f"a{n}", "m", b"sealed")
+        await usage.record(
+            UsageEvent(
+                time=utcnow(), tenant="T1", user_pseudonym="p", channel_type="im", model="m",
+                outcome="ok",
+                masked_counts={"PERSON": n + 1, "PHONE": 1},
+            )
+        )
+
+    await turn(0)
+    event.listen(db.engine.sync_engine, "after_cursor_execute", record)
+    try:
+        await turn(1)
+    finally:
+        event.remove(db.engine.sync_engine, "after_cursor_execute", record)
+    writes = [hit for verb, hit in seen if verb in ("INSERT", "UPDATE", "WITH")]
+    assert writes and all(hit == db.engine.dialect.CACHE_HIT for hit in writes), seen
+
+
 async def test_purge_removes_expired_threads_with_their_vaults(db: Database) -> None:
     store = Store(db, retention=timedelta(days=30))
     old = await store.open_conversation("T1", "C1", "1.0")

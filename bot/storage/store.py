@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.db import Database
+from bot.storage.db import Database, insert_rows
 from bot.storage.tables import ConversationRow, ProcessedEventRow, TurnRow, VaultRow
 
 conversations = ConversationRow.__table__
@@ -175,14 +175,15 @@ class Store:
         """Store a completed exchange (masked) and the vault, and extend the thread's life."""
         now = utcnow()
         writes = [
-            # One multi-row INSERT (the user's turn first: history is ordered by id).
-            insert(turns).values(
+            # One INSERT of both rows (the user's turn first: history is ordered by id).
+            insert_rows(
+                turns,
                 [
                     {"conversation_id": conversation_id, "role": "user",
                      "content": user_text, "model_id": model_id, "created_at": now},
                     {"conversation_id": conversation_id, "role": "assistant",
                      "content": assistant_text, "model_id": model_id, "created_at": now},
-                ]
+                ],
             ),
             update(conversations)
             .where(conversations.c.id == conversation_id)
