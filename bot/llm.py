@@ -5,13 +5,14 @@ Only the gateway's call stage uses this module; nothing else in the code base ta
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import openai
+import orjson
 from openai import AsyncAzureOpenAI, AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 
 from bot.catalog import ModelSpec
@@ -118,41 +119,71 @@ class ChatChunks(AsyncStream[object]):
 
     The SDK's own reader splits lines character by character and builds an event object per
     line; an answer streams hundreds of events, so on a busy instance that reader showed up in
-    every profile (BENCHMARKS.md, "Load"). This one cuts the body at blank lines and parses each
-    event's ``data`` once. The SDK still does everything before the body (request,
-    retries, timeouts, HTTP errors), and closes the response.
+    every profile (BENCHMARKS.md, "Load"). This one cuts the body at blank lines, parses each
+    event's ``data`` once and yields the chunks of one socket read together as a list (a model
+    writes several tokens at a time; everything after this reader then runs once per read, not
+    once per token). The SDK still does everything before the body (request, retries, timeouts,
+    HTTP errors), and closes the response.
     """
 
     async def __stream__(self) -> AsyncIterator[object]:  # the SDK's hook for the iteration
         response = self.response
         try:
             pending = b""
-            body = response.aiter_bytes()
+            body = _raw_body(response)
             async for piece in body:
                 pending += piece
                 if b"\r" in pending:
                     if pending.endswith(b"\r"):
                         continue  # maybe the first half of a CRLF
                     pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                if b"\n\n" not in pending:
+                    continue
                 *events, pending = pending.split(b"\n\n")
+                chunks = []
                 for event in events:
-                    data = _sse_data(event)
+                    # Nearly every event is one ``data: {…}`` line.
+                    single = event.startswith(b"data: ") and b"\n" not in event
+                    data = event[6:] if single else _sse_data(event)
                     if data is None:
                         continue  # a comment or keep-alive
                     if data.startswith(b"[DONE]"):
+                        if chunks:
+                            yield chunks
                         # Read the rest so the connection can be reused (HTTP/1.1).
                         async for _ in body:
                             pass
                         return
-                    chunk = json.loads(data)
+                    chunk = orjson.loads(data)
                     if isinstance(chunk, dict) and chunk.get("error"):
                         # The server failed after the answer began.
                         raise ModelError(ModelErrorKind.SERVER_ERROR, "in-stream")
-                    yield chunk
-        except _httpx.TimeoutException as exc:
+                    chunks.append(chunk)
+                if chunks:
+                    yield chunks
+        except (_httpx.TimeoutException, TimeoutError) as exc:
             raise ModelError(ModelErrorKind.TIMEOUT) from exc
         finally:
             await response.aclose()
+
+
+def _raw_body(response: _httpx.Response) -> AsyncIterator[bytes]:
+    """The response body as it arrives from the socket.
+
+    With the SDK's aiohttp transport that is aiohttp's own reader: the httpx layers over it (a
+    bound stream, a byte stream, the decoders) cost more per read than the read itself. A body
+    the server compressed, or another transport, goes through httpx, which decodes it.
+    """
+    stream = getattr(getattr(response, "stream", None), "_stream", None)
+    raw = getattr(stream, "_aiohttp_response", None)
+    if raw is None or response.headers.get("content-encoding", "identity") != "identity":
+        return response.aiter_bytes()
+    return _read_any(raw.content)
+
+
+async def _read_any(content: Any) -> AsyncIterator[bytes]:
+    while piece := await content.readany():
+        yield piece
 
 
 def _sse_data(event: bytes) -> bytes | None:
@@ -193,29 +224,41 @@ async def stream_chat(
         )
         # Closed however the loop ends (a refusal mid-stream too), so the connection is freed.
         async with stream:
-            async for chunk in stream:
-                if not isinstance(chunk, dict):
-                    continue
-                usage = chunk.get("usage")
-                if usage:
-                    yield StreamEvent(
-                        usage=Usage(
-                            int(usage.get("prompt_tokens") or 0),
-                            int(usage.get("completion_tokens") or 0),
+            async for chunks in stream:
+                # The text of one read as one delta; the finish reason and usage after it.
+                delta: list[str] = []
+                after: list[StreamEvent] = []
+                for chunk in chunks:
+                    if not isinstance(chunk, dict):
+                        continue
+                    usage = chunk.get("usage")
+                    if usage:
+                        after.append(
+                            StreamEvent(
+                                usage=Usage(
+                                    int(usage.get("prompt_tokens") or 0),
+                                    int(usage.get("completion_tokens") or 0),
+                                )
+                            )
                         )
-                    )
-                # Azure sends a first chunk with no choices (prompt filter results only).
-                for choice in chunk.get("choices") or ():
-                    reason = choice.get("finish_reason")
-                    if reason == "content_filter":
-                        raise ModelError(ModelErrorKind.CONTENT_FILTER)
-                    content = (choice.get("delta") or {}).get("content")
-                    if content:
-                        began = True
-                        yield StreamEvent(delta=content)
-                    if reason:
-                        finished = True
-                        yield StreamEvent(finish_reason=reason)
+                    # Azure sends a first chunk with no choices (prompt filter results only).
+                    for choice in chunk.get("choices") or ():
+                        reason = choice.get("finish_reason")
+                        if reason == "content_filter":
+                            if delta:
+                                yield StreamEvent(delta="".join(delta))
+                            raise ModelError(ModelErrorKind.CONTENT_FILTER)
+                        content = (choice.get("delta") or {}).get("content")
+                        if content:
+                            began = True
+                            delta.append(content)
+                        if reason:
+                            finished = True
+                            after.append(StreamEvent(finish_reason=reason))
+                if delta:
+                    yield StreamEvent(delta="".join(delta))
+                for event in after:
+                    yield event
     except ModelError:
         raise
     except openai.APITimeoutError as exc:

@@ -5,6 +5,7 @@ event after the answer began. Through the real ``openai`` client and its aiohttp
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator
 
@@ -26,14 +27,19 @@ def event(data: dict | str, newline: bytes = b"\n") -> bytes:
     return b"data: " + text.encode() + newline + newline
 
 
-async def serve(pieces: list[bytes]) -> tuple[web.AppRunner, str]:
+async def serve(
+    pieces: list[bytes], headers: dict[str, str] | None = None, stall: float = 0.0
+) -> tuple[web.AppRunner, str]:
     async def completions(request: web.Request) -> web.StreamResponse:
         await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", **(headers or {})}
+        )
         await response.prepare(request)
         for piece in pieces:
             await response.write(piece)
             await asyncio.sleep(0.01)  # separate socket writes: separate reads in the client
+            await asyncio.sleep(stall)
         await response.write_eof()
         return response
 
@@ -47,9 +53,11 @@ async def serve(pieces: list[bytes]) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/v1"
 
 
-async def read(pieces: list[bytes]) -> list[StreamEvent]:
-    runner, url = await serve(pieces)
-    clients = ModelClients(Settings(openai_api_key="k", model_max_retries=0))
+async def read(
+    pieces: list[bytes], headers: dict[str, str] | None = None, stall: float = 0.0, **settings: object
+) -> list[StreamEvent]:
+    runner, url = await serve(pieces, headers, stall)
+    clients = ModelClients(Settings(openai_api_key="k", model_max_retries=0, **settings))
     try:
         model = ModelSpec(id="m", base_url=url)
         return [e async for e in _events(clients, model)]
@@ -110,3 +118,32 @@ async def test_a_body_that_ends_without_finishing_is_a_cut_stream() -> None:
     with pytest.raises(ModelError) as caught:
         await read([event(chunk("途中まで"))])
     assert caught.value.kind == ModelErrorKind.STREAM_CUT
+
+
+async def test_events_of_one_read_arrive_as_one_delta_then_finish_and_usage() -> None:
+    # A model writes several tokens at once; the reader hands them on together.
+    burst = b"".join(event(chunk(c)) for c in ["窓", "口", "で", "す"])
+    tail = event(chunk(finish="length")) + (
+        b'data: {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 4}}\n\n'
+    )
+    events = await read([burst + tail + event("[DONE]")])
+    assert [e.delta for e in events if e.delta] == ["窓口です"]
+    kinds = ["delta" if e.delta else "finish" if e.finish_reason else "usage" for e in events]
+    assert kinds == ["delta", "finish", "usage"]
+    assert events[1].finish_reason == "length" and events[2].usage is not None
+
+
+async def test_a_compressed_body_is_decoded() -> None:
+    body = event(chunk("圧縮された")) + event(chunk("答え", "stop")) + event("[DONE]")
+    packed = gzip.compress(body)
+    half = len(packed) // 2
+    events = await read([packed[:half], packed[half:]], {"Content-Encoding": "gzip"})
+    assert text_of(events) == "圧縮された答え"
+    assert [e.finish_reason for e in events if e.finish_reason] == ["stop"]
+
+
+async def test_a_stream_that_stalls_after_it_began_times_out() -> None:
+    pieces = [event(chunk("途中で")), event(chunk("止まる", "stop")), event("[DONE]")]
+    with pytest.raises(ModelError) as caught:
+        await read(pieces, stall=2.0, model_timeout=0.3)
+    assert caught.value.kind == ModelErrorKind.TIMEOUT
