@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import Database, insert_rows
@@ -149,16 +149,20 @@ class DatabaseUsageRecorder:
     async def thread_category(self, tenant: str, thread_key: str) -> str | None:
         """The use category recorded for a thread (from its first classified turn), if any."""
         async with self.db.autocommit.connect() as conn:
-            return await conn.scalar(
-                select(UsageEventRow.category)
-                .where(
-                    UsageEventRow.thread_key == thread_key,
-                    UsageEventRow.tenant == tenant,
-                    UsageEventRow.category.is_not(None),
-                )
-                .order_by(UsageEventRow.time)
-                .limit(1)
-            )
+            return await conn.scalar(_THREAD_CATEGORY, {"thread_key": thread_key, "tenant": tenant})
+
+
+# Built once: SQLAlchemy remembers a statement's cache key on the object (see bot/storage/store.py).
+_THREAD_CATEGORY = (
+    select(UsageEventRow.category)
+    .where(
+        UsageEventRow.thread_key == bindparam("thread_key"),
+        UsageEventRow.tenant == bindparam("tenant"),
+        UsageEventRow.category.is_not(None),
+    )
+    .order_by(UsageEventRow.time)
+    .limit(1)
+)
 
 
 class FanOutRecorder:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select
 
 from bot.admin.store import upsert, utcnow
 from bot.storage import Database, Store
 from bot.storage.admin_tables import ConsentRow, QuotaUsageRow, ThreadStateRow, UserPrefRow
 from bot.storage.tables import ConversationRow
+
+#: A value in a where-clause: a plain value, or a parameter bound when the statement runs.
+Value = str | ColumnElement[str]
 
 #: Passed for a field of :meth:`Records.set_user_pref` that should stay as it is.
 KEEP: Final = object()
@@ -86,21 +89,9 @@ class Records:
     ) -> tuple[UserPref, ThreadState | None]:
         """The user's pick and tier, and (for a known ``thread``) the thread's state, in one
         statement: the model chooser needs both on every turn."""
-        prefs = UserPrefRow.__table__
-        mine = _pref_of(tenant, channel, who)
-        columns = [
-            select(prefs.c.model_id).where(*mine).scalar_subquery(),
-            select(prefs.c.tier).where(*mine).scalar_subquery(),
-        ]
-        if thread:
-            states = ThreadStateRow.__table__
-            this = _state_of(tenant, channel, thread)
-            columns += [
-                select(states.c.tier).where(*this).scalar_subquery(),
-                select(states.c.starter_pseudonym).where(*this).scalar_subquery(),
-            ]
+        where = {"tenant": tenant, "channel": channel, "who": who, "thread": thread}
         async with self.db.autocommit.connect() as conn:
-            row = (await conn.execute(select(*columns))).one()
+            row = (await conn.execute(_CHOICES[bool(thread)], where)).one()
         pref = UserPref(row[0], row[1])
         # A thread's tier is never NULL: no tier means the thread has no state yet.
         state = ThreadState(row[2], row[3]) if thread and row[2] is not None else None
@@ -273,13 +264,35 @@ async def purge_quota_counters(db: Database, keep_days: int = 62) -> int:
     return await Records(db).purge_use(cutoff)
 
 
-def _pref_of(tenant: str, channel: str, who: str) -> tuple[ColumnElement[bool], ...]:
+def _choice_statement(with_thread: bool) -> Select[Any]:
+    """The user's pick and tier and (``with_thread``) the thread's tier and starter, as one row."""
+    prefs = UserPrefRow.__table__
+    mine = _pref_of(bindparam("tenant"), bindparam("channel"), bindparam("who"))
+    columns = [
+        select(prefs.c.model_id).where(*mine).scalar_subquery(),
+        select(prefs.c.tier).where(*mine).scalar_subquery(),
+    ]
+    if with_thread:
+        states = ThreadStateRow.__table__
+        this = _state_of(bindparam("tenant"), bindparam("channel"), bindparam("thread"))
+        columns += [
+            select(states.c.tier).where(*this).scalar_subquery(),
+            select(states.c.starter_pseudonym).where(*this).scalar_subquery(),
+        ]
+    return select(*columns)
+
+
+def _pref_of(tenant: Value, channel: Value, who: Value) -> tuple[ColumnElement[bool], ...]:
     """The row of ``who``'s choices in ``channel``."""
     prefs = UserPrefRow.__table__
     return (prefs.c.tenant == tenant, prefs.c.channel == channel, prefs.c.user_pseudonym == who)
 
 
-def _state_of(tenant: str, channel: str, thread: str) -> tuple[ColumnElement[bool], ...]:
+def _state_of(tenant: Value, channel: Value, thread: Value) -> tuple[ColumnElement[bool], ...]:
     """The row of a thread's state."""
     states = ThreadStateRow.__table__
     return (states.c.tenant == tenant, states.c.channel == channel, states.c.thread_ts == thread)
+
+
+# Built once (SQLAlchemy remembers a statement's cache key on the object): every turn runs one.
+_CHOICES = {False: _choice_statement(False), True: _choice_statement(True)}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -60,6 +60,27 @@ _CONVERSATION_COLUMNS = (
 )
 
 
+# The statements of every turn, built once: SQLAlchemy finds a statement in its compiled cache by
+# a key it derives from the statement's whole structure, and remembers that key on the statement
+# object, so one built per call costs that derivation (about a third of its execution) each time.
+_THIS_THREAD = (
+    conversations.c.tenant == bindparam("tenant"),
+    conversations.c.channel == bindparam("channel"),
+    conversations.c.thread_ts == bindparam("thread_ts"),
+)
+_FIND = select(*_CONVERSATION_COLUMNS).where(*_THIS_THREAD)
+_THREAD_WITH_VAULT = (
+    select(*_CONVERSATION_COLUMNS, vaults.c.sealed)
+    .outerjoin(vaults, vaults.c.conversation_id == conversations.c.id)
+    .where(*_THIS_THREAD)
+)
+_HISTORY = (
+    select(turns.c.role, turns.c.content)
+    .where(turns.c.conversation_id == bindparam("conversation_id"))
+    .order_by(turns.c.id)
+)
+
+
 class Store:
     """Conversations, masked turns, sealed vaults and processed events."""
 
@@ -91,40 +112,20 @@ class Store:
     async def _find(
         conn: AsyncConnection, tenant: str, channel: str, thread_ts: str
     ) -> Conversation | None:
-        row = (
-            await conn.execute(
-                select(*_CONVERSATION_COLUMNS).where(
-                    conversations.c.tenant == tenant,
-                    conversations.c.channel == channel,
-                    conversations.c.thread_ts == thread_ts,
-                )
-            )
-        ).first()
+        where = {"tenant": tenant, "channel": channel, "thread_ts": thread_ts}
+        row = (await conn.execute(_FIND, where)).first()
         return Conversation(*row) if row else None
 
     async def load_thread(self, tenant: str, channel: str, thread_ts: str) -> ThreadState:
         """The conversation of a thread with its sealed vault (one statement), then its
         history (a second one), on one connection."""
         async with self.db.autocommit.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(*_CONVERSATION_COLUMNS, vaults.c.sealed)
-                    .outerjoin(vaults, vaults.c.conversation_id == conversations.c.id)
-                    .where(
-                        conversations.c.tenant == tenant,
-                        conversations.c.channel == channel,
-                        conversations.c.thread_ts == thread_ts,
-                    )
-                )
-            ).first()
+            where = {"tenant": tenant, "channel": channel, "thread_ts": thread_ts}
+            row = (await conn.execute(_THREAD_WITH_VAULT, where)).first()
             if row is None:
                 return ThreadState(None)
             found = Conversation(*row[:-1])
-            history = await conn.execute(
-                select(turns.c.role, turns.c.content)
-                .where(turns.c.conversation_id == found.id)
-                .order_by(turns.c.id)
-            )
+            history = await conn.execute(_HISTORY, {"conversation_id": found.id})
             return ThreadState(found, [{"role": r, "content": c} for r, c in history], row[-1])
 
     async def open_conversation(
@@ -157,11 +158,7 @@ class Store:
     async def history(self, conversation_id: int) -> list[dict[str, str]]:
         """The masked turns of a conversation, oldest first, as chat messages."""
         async with self.db.engine.connect() as conn:
-            rows = await conn.execute(
-                select(turns.c.role, turns.c.content)
-                .where(turns.c.conversation_id == conversation_id)
-                .order_by(turns.c.id)
-            )
+            rows = await conn.execute(_HISTORY, {"conversation_id": conversation_id})
             return [{"role": r, "content": c} for r, c in rows]
 
     async def append_exchange(
