@@ -57,6 +57,28 @@ async def test_another_instance_sees_a_change_after_the_cache_interval(db: Datab
     assert config.version == 1 and config.models.enabled == {"gpt-4o": False}
 
 
+async def test_turns_arriving_during_a_reload_go_on_with_the_settings_they_have(
+    db: Database,
+) -> None:
+    clock = Clock()
+    first, second = service(db), service(db)
+    second.store.clock, second.store.ttl = clock, 3.0
+    assert (await second.store.config("T1")).version == 0
+    await first.set_model_enabled(first.actor("T1", ADMIN), "gpt-4o", False)
+    clock.now += 3.0
+    # One turn is reloading (it holds the tenant's lock); the others do not queue behind it.
+    lock = second.store._locks["T1"]
+    await lock.acquire()
+    try:
+        stale = await asyncio.wait_for(second.store.config("T1"), 1.0)
+        assert stale.version == 0
+    finally:
+        lock.release()
+    # The reload that follows sees the change; a tenant seen for the first time always waits.
+    assert (await second.store.config("T1")).version == 1
+    assert (await second.store.config("T2")).version == 0
+
+
 async def test_concurrent_changes_from_two_instances_are_all_kept(db: Database) -> None:
     first, second = service(db), service(db)
     models = ["gpt-4o", "gpt-4.1", "gpt-4.1-mini", "azure-gpt-4o", "local-llm"]
