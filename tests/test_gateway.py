@@ -153,3 +153,16 @@ async def test_mention_flow_uses_the_same_gateway(tmp_path: Path) -> None:
         await bot.usage.wait(1)
         sent = bot.openai.requests[0].messages[-1]["content"]
         assert "鈴木花子" not in sent and "丸の内1-1-1" not in sent
+
+
+async def test_cpu_work_on_a_short_text_stays_on_the_loop_a_long_one_goes_to_a_thread() -> None:
+    import threading
+
+    from bot.gateway import INLINE_CHARS, _off_loop_if_long
+
+    def where() -> int:
+        return threading.get_ident()
+
+    loop_thread = threading.get_ident()
+    assert await _off_loop_if_long(INLINE_CHARS - 1, where) == loop_thread
+    assert await _off_loop_if_long(INLINE_CHARS, where) != loop_thread
