@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -25,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import Database, insert_rows
+from bot.storage.db import Database, RowsInsert
 from bot.storage.usage_tables import UsageEntityRow, UsageEventRow, UsageFeedbackRow
 
 if TYPE_CHECKING:
@@ -138,12 +139,12 @@ class DatabaseUsageRecorder:
         """Log and store ``event``."""
         if self.log_lines:
             log.info("usage", **event.log_fields())
-        # Core inserts: the ORM unit of work cost more CPU than the write. The parent row goes
-        # first (the entity rows reference it); both land together or not at all.
-        writes = [insert(UsageEventRow.__table__).values(_values(_row(event)))]
+        # Core inserts built once: the ORM unit of work cost more CPU than the write. The parent
+        # row goes first (the entity rows reference it); both land together or not at all.
+        writes = [_EVENT_INSERT.write([_row(event)])]
         entities = _entity_rows(event)
         if entities:
-            writes.append(insert_rows(UsageEntityRow.__table__, [_values(e) for e in entities]))
+            writes.append(_entity_insert(len(entities)).write(entities))
         await self.db.write_together(*writes)
 
     async def thread_category(self, tenant: str, thread_key: str) -> str | None:
@@ -183,8 +184,9 @@ class FanOutRecorder:
             raise first
 
 
-def _row(event: UsageEvent) -> UsageEventRow:
-    return UsageEventRow(
+def _row(event: UsageEvent) -> dict[str, object]:
+    """The ``usage_events`` row of ``event`` (every column; None for NULL)."""
+    return dict(
         id=event.id,
         tenant=event.tenant,
         # UTC always: SQLite keeps no offset, so a local time would be read back as UTC.
@@ -210,25 +212,29 @@ def _row(event: UsageEvent) -> UsageEventRow:
     )
 
 
-def _values(row: object) -> dict[str, object]:
-    """The column values of an ORM row object, for a Core insert."""
-    table = type(row).__table__  # type: ignore[attr-defined]
-    return {c.key: getattr(row, c.key) for c in table.columns if getattr(row, c.key) is not None}
+_EVENT_INSERT = RowsInsert(UsageEventRow.__table__, [c.key for c in UsageEventRow.__table__.columns])
+
+
+@functools.cache
+def _entity_insert(rows: int) -> RowsInsert:
+    """The insert of ``rows`` entity counts (a turn has a handful of entity types at most)."""
+    table = UsageEntityRow.__table__
+    return RowsInsert(table, [c.key for c in table.columns], rows)
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _entity_rows(event: UsageEvent) -> list[UsageEntityRow]:
+def _entity_rows(event: UsageEvent) -> list[dict[str, object]]:
     types = {t for t, n in event.masked_counts.items() if n} | set(event.blocked_types)
     return [
-        UsageEntityRow(
-            event_id=event.id,
-            entity_type=str(t)[:32],
-            masked=int(event.masked_counts.get(t, 0)),
-            blocked=t in event.blocked_types,
-        )
+        {
+            "event_id": event.id,
+            "entity_type": str(t)[:32],
+            "masked": int(event.masked_counts.get(t, 0)),
+            "blocked": t in event.blocked_types,
+        }
         for t in sorted(types)
     ]
 

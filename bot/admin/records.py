@@ -6,11 +6,14 @@ is cached across instances, except accepted consent (it is never withdrawn for a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.admin.store import upsert, utcnow
 from bot.storage import Database, Store
@@ -137,34 +140,10 @@ class Records:
     ) -> None:
         """Remember ``tier`` for a thread unless it already has a higher one (tiers never drop:
         what was said at tier 2 stays in the history sent with every later turn)."""
-        insert = upsert(self.db)
-        now = utcnow()
-        statement = insert(ThreadStateRow).values(
-            tenant=tenant,
-            channel=channel,
-            thread_ts=thread,
-            tier=tier,
-            starter_pseudonym=starter,
-            updated_at=now,
-        )
+        params = {"tenant": tenant, "channel": channel, "thread": thread, "tier": tier,
+                  "starter": starter, "now": utcnow()}
         async with self.db.autocommit.begin() as conn:
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[
-                        ThreadStateRow.tenant,
-                        ThreadStateRow.channel,
-                        ThreadStateRow.thread_ts,
-                    ],
-                    set_={
-                        "tier": func.max(ThreadStateRow.tier, statement.excluded.tier)
-                        if self.db.is_sqlite
-                        else func.greatest(ThreadStateRow.tier, statement.excluded.tier),
-                        "updated_at": now,
-                    },
-                )
-            )
-
-    # ------------------------------------------------------------------ forgetting
+            await conn.execute(_raise_tier(self.db.is_sqlite), params)
 
     async def forget(self, tenant: str, channel: str, who: str, *, whole_channel: bool) -> int:
         """Delete conversations (masked history and vault) now; returns how many.
@@ -292,6 +271,29 @@ def _state_of(tenant: Value, channel: Value, thread: Value) -> tuple[ColumnEleme
     """The row of a thread's state."""
     states = ThreadStateRow.__table__
     return (states.c.tenant == tenant, states.c.channel == channel, states.c.thread_ts == thread)
+
+
+@functools.cache
+def _raise_tier(sqlite: bool) -> Any:
+    """Insert a thread's state, or raise its tier (never lower it), in the database's dialect."""
+    states = ThreadStateRow.__table__
+    insert = sqlite_insert if sqlite else postgresql_insert
+    statement = insert(states).values(
+        tenant=bindparam("tenant", type_=states.c.tenant.type),
+        channel=bindparam("channel", type_=states.c.channel.type),
+        thread_ts=bindparam("thread", type_=states.c.thread_ts.type),
+        tier=bindparam("tier", type_=states.c.tier.type),
+        starter_pseudonym=bindparam("starter", type_=states.c.starter_pseudonym.type),
+        updated_at=bindparam("now", type_=states.c.updated_at.type),
+    )
+    highest = func.max if sqlite else func.greatest
+    return statement.on_conflict_do_update(
+        index_elements=[states.c.tenant, states.c.channel, states.c.thread_ts],
+        set_={
+            "tier": highest(states.c.tier, statement.excluded.tier),
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
 
 
 # Built once (SQLAlchemy remembers a statement's cache key on the object): every turn runs one.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Table, event, insert, literal, select, text, union_all
+from sqlalchemy import Table, bindparam, event, insert, literal, select, text, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -60,6 +62,7 @@ class Database:
         elif not engine_options.get("pool_pre_ping"):
             _ping_when_idle(self.engine, PING_AFTER_IDLE_SECONDS)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._combined: dict[tuple[int, ...], tuple[Any, tuple[Any, ...]]] = {}
         #: For reads and single-statement writes that need no transaction of their own. On
         #: PostgreSQL every pooled connection otherwise wraps its first statement in BEGIN and
         #: ends with ROLLBACK (two round trips more); each statement already sees its own
@@ -75,7 +78,7 @@ class Database:
         """A new session; use as ``async with db.session() as s``."""
         return self.sessions()
 
-    async def write_together(self, *writes: Any) -> None:
+    async def write_together(self, *writes: Write) -> None:
         """Run ``writes`` (INSERT/UPDATE statements) all or none, in order.
 
         SQLite: one transaction. PostgreSQL: one statement, the writes as its data-modifying
@@ -85,11 +88,23 @@ class Database:
         if len(writes) == 1 or self.is_sqlite:
             async with self.autocommit.begin() as conn:
                 for write in writes:
-                    await conn.execute(write)
+                    await conn.execute(write.statement, write.params)
             return
-        ctes = [write.cte(f"w{i}") for i, write in enumerate(writes)]
+        params: dict[str, Any] = {}
+        for write in writes:
+            params.update(write.params)
         async with self.autocommit.connect() as conn:
-            await conn.execute(select(literal(1)).add_cte(*ctes))
+            await conn.execute(self._together(tuple(w.statement for w in writes)), params)
+
+    def _together(self, statements: tuple[Any, ...]) -> Any:
+        """The writes as the CTEs of one statement, built once per combination."""
+        key = tuple(map(id, statements))
+        found = self._combined.get(key)
+        if found is None:
+            ctes = [statement.cte(f"w{i}") for i, statement in enumerate(statements)]
+            # The statements stay referenced here, so their ids are never reused.
+            found = self._combined[key] = (select(literal(1)).add_cte(*ctes), statements)
+        return found[0]
 
     async def ping(self) -> bool:
         """True when the database answers."""
@@ -134,23 +149,52 @@ class Database:
         await self.engine.dispose()
 
 
-def insert_rows(table: Table, rows: list[dict[str, Any]]) -> Any:
-    """``INSERT INTO table … SELECT row UNION ALL SELECT row …``: several rows in one statement,
-    inserted in order, that SQLAlchemy can cache.
+@dataclass(frozen=True)
+class Write:
+    """One write of :meth:`Database.write_together`: a statement built once, with every value a
+    bound parameter, and the values of this call (parameter names unique among the writes)."""
 
-    ``insert(table).values([row, row])`` renders the same SQL shape but has no cache key, so it is
-    compiled anew on every call (with a CTE around it, the costliest statement of a turn). Here
-    each value is a bound parameter and the statement is cached per table, columns and row count.
+    statement: Any
+    params: dict[str, Any]
+
+
+class RowsInsert:
+    """``INSERT INTO table (columns)`` of a fixed number of rows, built once.
+
+    Every value is a bound parameter, so a call builds no statement: SQLAlchemy derives a cache
+    key from a statement's whole structure and keeps it on the object, so one built per call
+    (``insert(table).values(...)``) paid for that derivation, and for coercing each value into a
+    parameter, every turn (a tenth of a busy instance's CPU in bench/bench_load.py). Several rows
+    go as ``INSERT … SELECT … UNION ALL SELECT …``, inserted in order.
     """
-    if len(rows) == 1:
-        return insert(table).values(rows[0])
-    names = list(rows[0])
-    columns = [table.c[name] for name in names]
-    selects = [
-        select(*[literal(row[name], column.type) for name, column in zip(names, columns, strict=True)])
-        for row in rows
-    ]
-    return insert(table).from_select(names, union_all(*selects))
+
+    def __init__(
+        self, table: Table, columns: Sequence[str], rows: int = 1, *, returning: Any = None
+    ) -> None:
+        self.columns = tuple(columns)
+        self.rows = rows
+        self.prefix = f"{table.name}_"
+
+        def value(i: int, name: str) -> Any:
+            return bindparam(self._name(i, name), type_=table.c[name].type)
+
+        if rows == 1:
+            self.statement: Any = insert(table).values({n: value(0, n) for n in self.columns})
+        else:
+            selects = [select(*(value(i, n) for n in self.columns)) for i in range(rows)]
+            self.statement = insert(table).from_select(self.columns, union_all(*selects))
+        if returning is not None:
+            self.statement = self.statement.returning(returning)
+
+    def _name(self, row: int, column: str) -> str:
+        return f"{self.prefix}{row}_{column}"
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> Write:
+        """This statement with ``rows`` (a value for every column; ``None`` for NULL)."""
+        if len(rows) != self.rows:
+            raise ValueError(f"{len(rows)} rows for an insert of {self.rows}")
+        params = {self._name(i, n): row[n] for i, row in enumerate(rows) for n in self.columns}
+        return Write(self.statement, params)
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

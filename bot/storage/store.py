@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.db import Database, insert_rows
+from bot.storage.db import Database, RowsInsert, Write
 from bot.storage.tables import ConversationRow, ProcessedEventRow, TurnRow, VaultRow
 
 conversations = ConversationRow.__table__
@@ -81,6 +81,38 @@ _HISTORY = (
 )
 
 
+_EXCHANGE = RowsInsert(turns, ("conversation_id", "role", "content", "model_id", "created_at"), 2)
+_OPEN = RowsInsert(
+    conversations,
+    ("tenant", "channel", "thread_ts", "model_id", "created_at", "updated_at", "expires_at"),
+    returning=conversations.c.id,
+)
+_TOUCH = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("touch_id"))
+    .values(
+        updated_at=bindparam("touch_updated_at", type_=conversations.c.updated_at.type),
+        expires_at=bindparam("touch_expires_at", type_=conversations.c.expires_at.type),
+        model_id=bindparam("touch_model_id", type_=conversations.c.model_id.type),
+    )
+)
+
+
+def _vault_upsert(dialect_insert: Any) -> Any:
+    statement = dialect_insert(vaults).values(
+        conversation_id=bindparam("vault_id", type_=vaults.c.conversation_id.type),
+        sealed=bindparam("vault_sealed", type_=vaults.c.sealed.type),
+        updated_at=bindparam("vault_at", type_=vaults.c.updated_at.type),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[vaults.c.conversation_id],
+        set_={"sealed": statement.excluded.sealed, "updated_at": statement.excluded.updated_at},
+    )
+
+
+_VAULT_UPSERT = {"postgresql": _vault_upsert(postgresql.insert), "sqlite": _vault_upsert(sqlite.insert)}
+
+
 class Store:
     """Conversations, masked turns, sealed vaults and processed events."""
 
@@ -136,19 +168,17 @@ class Store:
         now = utcnow()
         try:
             async with self.db.autocommit.begin() as conn:
-                new_id = await conn.scalar(
-                    insert(conversations)
-                    .values(
-                        tenant=tenant,
-                        channel=channel,
-                        thread_ts=thread_ts,
-                        model_id=model_id,
-                        created_at=now,
-                        updated_at=now,
-                        expires_at=now + self.retention,
-                    )
-                    .returning(conversations.c.id)
-                )
+                row = {
+                    "tenant": tenant,
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "model_id": model_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "expires_at": now + self.retention,
+                }
+                opening = _OPEN.write([row])
+                new_id = await conn.scalar(opening.statement, opening.params)
             return Conversation(int(new_id), tenant, channel, thread_ts, model_id)
         except IntegrityError:
             found = await self.find_conversation(tenant, channel, thread_ts)
@@ -171,23 +201,29 @@ class Store:
     ) -> None:
         """Store a completed exchange (masked) and the vault, and extend the thread's life."""
         now = utcnow()
+        turn = {"conversation_id": conversation_id, "model_id": model_id, "created_at": now}
         writes = [
-            # One INSERT of both rows (the user's turn first: history is ordered by id).
-            insert_rows(
-                turns,
+            # Both turns in one INSERT, the user's first: history is ordered by id.
+            _EXCHANGE.write(
                 [
-                    {"conversation_id": conversation_id, "role": "user",
-                     "content": user_text, "model_id": model_id, "created_at": now},
-                    {"conversation_id": conversation_id, "role": "assistant",
-                     "content": assistant_text, "model_id": model_id, "created_at": now},
-                ],
+                    {**turn, "role": "user", "content": user_text},
+                    {**turn, "role": "assistant", "content": assistant_text},
+                ]
             ),
-            update(conversations)
-            .where(conversations.c.id == conversation_id)
-            .values(updated_at=now, expires_at=now + self.retention, model_id=model_id),
+            Write(
+                _TOUCH,
+                {
+                    "touch_id": conversation_id,
+                    "touch_updated_at": now,
+                    "touch_expires_at": now + self.retention,
+                    "touch_model_id": model_id,
+                },
+            ),
         ]
         if sealed_vault is not None:
-            writes.append(self._vault_upsert(conversation_id, sealed_vault, now))
+            upsert = _VAULT_UPSERT["sqlite" if self.db.is_sqlite else "postgresql"]
+            params = {"vault_id": conversation_id, "vault_sealed": sealed_vault, "vault_at": now}
+            writes.append(Write(upsert, params))
         await self.db.write_together(*writes)
 
     async def load_vault(self, conversation_id: int) -> bytes | None:
@@ -196,16 +232,6 @@ class Store:
             return await conn.scalar(
                 select(vaults.c.sealed).where(vaults.c.conversation_id == conversation_id)
             )
-
-    def _vault_upsert(self, conversation_id: int, sealed: bytes, now: datetime) -> Any:
-        dialect = postgresql if not self.db.is_sqlite else sqlite
-        statement = dialect.insert(vaults).values(
-            conversation_id=conversation_id, sealed=sealed, updated_at=now
-        )
-        return statement.on_conflict_do_update(
-            index_elements=[vaults.c.conversation_id],
-            set_={"sealed": sealed, "updated_at": now},
-        )
 
     @staticmethod
     async def delete_conversations(conn: AsyncConnection, ids: list[int]) -> tuple[int, int]:
