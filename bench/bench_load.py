@@ -9,7 +9,8 @@ in a child process of its own; the Slack-compatible Web API runs in this driver 
 
 Measured per N (each conversation sends ``--turns`` messages, each after the previous answer):
 
-* turns/s; **bot overhead** per turn = (event POST sent → the model request received) + (the
+* turns/s, and how many answers the model was streaming at once (mean and peak);
+  **bot overhead** per turn = (event POST sent → the model request received) + (the
   model's last byte written → the final ``chat.update`` received): everything the bot adds to the
   model's own time, across processes on one monotonic clock (CLOCK_MONOTONIC is system-wide);
 * placeholder latency (event → 「考え中…」 received), ``chat.update`` calls per answer and per
@@ -23,6 +24,11 @@ Measured per N (each conversation sends ``--turns`` messages, each after the pre
 
     .venv/bin/python -m bench.bench_load --n 100 500 1000 --turns 3
     .venv/bin/python -m bench.bench_load --n 1000 --redis redis://127.0.0.1:6379/0
+    .venv/bin/python -m bench.bench_load --n 1000 --think 20 --redis redis://127.0.0.1:6379/0
+
+Without ``--think`` every conversation sends its next message the moment its answer is final (a
+stress test: nearly all N answers stream at once); ``--think S`` has staff take S seconds on
+average (exponential) to read the answer and write the next message.
 
 The bots log to ``bench/out/bot-{a,b}.log`` (``BENCH_BOT_LOG_LEVEL=INFO`` for every turn); they
 take ``MADOGUCHI_*`` settings from this process's environment (e.g. ``MADOGUCHI_DB_POOL_SIZE``).
@@ -331,12 +337,16 @@ async def _conversation(
     dup: float,
     rng: random.Random,
     start_at: float,
+    think: float = 0.0,
 ) -> None:
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     user = f"U{i:07d}"
     root: str | None = None
     for n in range(turns):
+        if n and think:
+            # Reading the answer and typing the next message: exponential, mean ``think``.
+            await asyncio.sleep(rng.expovariate(1.0 / think))
         text = f"[c{i}t{n}] {rng.choice(QUESTIONS)}"
         event = (
             app_mention(text, user=user, channel=CHANNEL)
@@ -389,6 +399,7 @@ async def run_level(
     write_interval: float,
     seed: int,
     log_dir: Path,
+    think: float = 0.0,
 ) -> dict[str, Any]:
     """One load level: fresh database, fresh processes, N conversations."""
     import asyncpg
@@ -462,6 +473,7 @@ async def run_level(
                         dup,
                         rng,
                         wall0 + ramp * i / n_conversations,
+                        think,
                     )
                     for i in range(n_conversations)
                 )
@@ -554,6 +566,7 @@ def _report(
         if t.placeholder is not None:
             placeholder.append((t.placeholder - t.sent) * 1000)
     updates = sum(slack.updates[th] for th in threads)
+    streaming_mean, streaming_max = _streaming_at_once(list(requests_per_turn.values()), wall)
     statements = {k: db1.get(k, 0) - db0.get(k, 0) for k in db1}
     per_turn = max(1, len(answered))
     return {
@@ -584,6 +597,7 @@ def _report(
         "placeholder_ms_p50": round(statistics.median(placeholder), 1) if placeholder else None,
         "placeholder_ms_p99": round(_pct(placeholder, 99), 1),
         "model_stream_s_mean": round(statistics.fmean(stream_s), 2) if stream_s else None,
+        "answers_streaming_at_once_mean_max": [round(streaming_mean), streaming_max],
         "chat_update_per_answer": round(updates / per_turn, 2),
         "chat_update_per_answer_second": round(updates / max(1e-9, sum(stream_s)), 2),
         "bot_cpu_ms_per_turn": round(sum(cpu) / per_turn * 1000, 2),
@@ -601,11 +615,28 @@ def _report(
     }
 
 
+def _streaming_at_once(spans: list[list[float]], wall: float) -> tuple[float, int]:
+    """How many answers the model was streaming at once: the mean over the run and the peak."""
+    changes = sorted(
+        [(times[0], 1) for times in spans if len(times) >= 2]
+        + [(times[-1], -1) for times in spans if len(times) >= 2]
+    )
+    now = peak = 0
+    area = 0.0
+    for k, (at, step) in enumerate(changes):
+        now += step
+        peak = max(peak, now)
+        if k + 1 < len(changes):
+            area += now * (changes[k + 1][0] - at)
+    return (area / wall if wall else 0.0), peak
+
+
 def _markdown(results: list[dict[str, Any]]) -> str:
     rows = [
         ("concurrent conversations", "conversations", ""),
         ("turns answered / lost / duplicated", None, ""),
         ("turns per second", "turns_per_s", ""),
+        ("answers streaming at once, mean / peak", "answers_streaming_at_once_mean_max", ""),
         ("bot overhead p50 / p99 (ms)", ("overhead_ms_p50", "overhead_ms_p99"), ""),
         ("… before the model p50 / p99 (ms)", ("before_model_ms_p50", "before_model_ms_p99"), ""),
         ("… after the model p50 / p99 (ms)", ("after_model_ms_p50", "after_model_ms_p99"), ""),
@@ -661,6 +692,7 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             write_interval=args.write_interval,
             seed=args.seed,
             log_dir=log_dir,
+            think=args.think,
         )
         print(json.dumps(result, ensure_ascii=False), flush=True)
         results.append(result)
@@ -691,6 +723,12 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=None, help="seconds to start all (N/100)")
     parser.add_argument("--reply-chars", type=int, default=240)
     parser.add_argument("--write-interval", type=float, default=0.1)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds staff take between an answer and their next message (0: at once)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--serve-openai", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
