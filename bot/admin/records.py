@@ -140,10 +140,18 @@ class Records:
     ) -> None:
         """Remember ``tier`` for a thread unless it already has a higher one (tiers never drop:
         what was said at tier 2 stays in the history sent with every later turn)."""
-        params = {"tenant": tenant, "channel": channel, "thread": thread, "tier": tier,
-                  "starter": starter, "now": utcnow()}
+        params = {
+            "tenant": tenant,
+            "channel": channel,
+            "thread": thread,
+            "tier": tier,
+            "starter": starter,
+            "now": utcnow(),
+        }
         async with self.db.autocommit.begin() as conn:
             await conn.execute(_raise_tier(self.db.is_sqlite), params)
+
+    # ------------------------------------------------------------------ forgetting
 
     async def forget(self, tenant: str, channel: str, who: str, *, whole_channel: bool) -> int:
         """Delete conversations (masked history and vault) now; returns how many.
