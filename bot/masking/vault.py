@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import unicodedata
@@ -44,12 +45,15 @@ def value_key(value: str, etype: EntityType) -> str:
     return f"{etype}:{norm}"
 
 
+@functools.lru_cache(maxsize=8)
 def fernet_for(key: bytes | str) -> Fernet:
     """A Fernet for ``key``: a urlsafe-base64 32-byte Fernet key, or any passphrase.
 
     A passphrase is stretched to a Fernet key with HKDF-SHA256 (fixed salt, so the same secret
     always opens the same vaults). HKDF does not slow down guessing: use a generated Fernet key
     (``Fernet.generate_key()``) in production, a passphrase only where an admin insists.
+    Cached: every turn opens and seals its thread's vault with the same key (a rotation adds a
+    second one).
     """
     raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     if not raw:
