@@ -227,8 +227,10 @@ class ModelChoice:
     notes: tuple[str, ...] = ()
 
 
-#: (turn, conversation, is it new, language) → the choice; raises Stop when nothing may serve.
-ModelChooser = Callable[[Turn, Conversation, bool, str], Awaitable[ModelChoice]]
+#: (turn, the thread, language) → the choice; raises Stop when nothing may serve. The thread
+#: (its conversation and whether it is new) comes as an awaitable that is already loading, so the
+#: chooser can read what it needs at the same time: one database wait per turn instead of two.
+ModelChooser = Callable[[Turn, Awaitable[tuple[Conversation, bool]], str], Awaitable[ModelChoice]]
 
 
 class ModelSelection:
@@ -249,20 +251,20 @@ class ModelSelection:
         self.chooser = chooser
 
     async def run(self, ctx: TurnContext) -> None:
-        turn = ctx.turn
-        # One read for the thread: the conversation, its masked history and its sealed vault.
-        state = await self.store.load_thread(turn.tenant, turn.channel, turn.thread)
-        ctx.new_conversation = state.conversation is None
-        ctx.history, ctx.sealed_vault = state.history, state.sealed_vault
-        conversation = state.conversation or await self.store.open_conversation(
-            turn.tenant, turn.channel, turn.thread, self.catalog.default_id
-        )
-        ctx.conversation = conversation
         if self.chooser is not None:
-            choice = await self.chooser(turn, conversation, ctx.new_conversation, ctx.lang)
+            thread = asyncio.ensure_future(self._open(ctx))
+            try:
+                choice = await self.chooser(ctx.turn, thread, ctx.lang)
+            finally:
+                # A chooser that refused before it needed the thread: the thread is not needed.
+                if not thread.done():
+                    thread.cancel()
+                await asyncio.gather(thread, return_exceptions=True)
+            await thread  # loaded (the chooser awaited it); its error, if any, is the turn's
             ctx.model, ctx.tier = choice.model, choice.tier
             ctx.notes.extend(choice.notes)
             return
+        conversation, _new = await self._open(ctx)
         wanted = self.catalog.get(conversation.model_id or "") if conversation.model_id else None
         if wanted is not None and wanted.enabled:
             ctx.model = wanted
@@ -276,6 +278,18 @@ class ModelSelection:
             ctx.notes.append(
                 message("model_switched", ctx.lang, old=old, new=ctx.model.display_name)
             )
+
+    async def _open(self, ctx: TurnContext) -> tuple[Conversation, bool]:
+        """Load the thread (conversation, masked history and sealed vault in one read) into
+        ``ctx``, storing the conversation first when the thread is new."""
+        turn = ctx.turn
+        state = await self.store.load_thread(turn.tenant, turn.channel, turn.thread)
+        ctx.new_conversation = state.conversation is None
+        ctx.history, ctx.sealed_vault = state.history, state.sealed_vault
+        ctx.conversation = state.conversation or await self.store.open_conversation(
+            turn.tenant, turn.channel, turn.thread, self.catalog.default_id
+        )
+        return ctx.conversation, ctx.new_conversation
 
 
 class Masking:

@@ -8,7 +8,8 @@ that changes a setting validates it and writes an audit row in the same transact
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,7 +151,7 @@ class AdminService:
         return (await self.store.config(tenant)).matcher
 
     async def choose_model(
-        self, turn: Turn, conversation: Conversation, new: bool, lang: str
+        self, turn: Turn, thread: Awaitable[tuple[Conversation, bool]], lang: str
     ) -> ModelChoice:
         """The gateway's model chooser: the model policy applied to one turn.
 
@@ -159,11 +160,15 @@ class AdminService:
         the user's pick, else the one the thread used, else the default — the first of these
         that the policy allows.
         """
-        config = await self.store.config(turn.tenant)
         who = self.pseudonym(turn.user)
-        pref, state = await self.records.choice_inputs(
-            turn.tenant, turn.channel, None if new else turn.thread, who
+        # The policy, the user's pick and the thread's tier are read while the thread loads.
+        (conversation, new), config, (pref, state) = await asyncio.gather(
+            thread,
+            self.store.config(turn.tenant),
+            self.records.choice_inputs(turn.tenant, turn.channel, turn.thread, who),
         )
+        if new:
+            state = None  # a state left from a forgotten conversation starts over
         tier = max(pref.tier or 1, state.tier if state else 1)
         options = model_options(self.catalog, config, channel=turn.channel, tier=tier)
         if options.default is None:
