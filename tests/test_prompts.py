@@ -4,6 +4,7 @@ answered through the gateway with masking, the template id on the usage event)."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -247,9 +248,14 @@ async def test_template_modal_flow_through_the_bolt_app(bot: BotHarness) -> None
     thread = bot.thread(dm, header.ts)
     final = json.dumps([m.blocks for m in thread], ensure_ascii=False)
     assert EMAIL in final  # the real value is back in the answer the user sees
-    # 5. The run is counted (pseudonymously) and the library shows it.
-    async with bot.runtime.db.session() as session:
-        [use] = list(await session.scalars(select(PromptUseRow)))
+    # 5. The run is counted (pseudonymously, once the answer is done) and the library shows it.
+    for _ in range(100):
+        async with bot.runtime.db.session() as session:
+            uses = list(await session.scalars(select(PromptUseRow)))
+        if uses:
+            break
+        await asyncio.sleep(0.05)
+    [use] = uses
     assert (use.template_id, use.source) == ("email-other-department", "library")
     assert use.user_pseudonym != "U0001"
     assert (await bot.runtime.library.get(TENANT, "email-other-department")).uses == 1
