@@ -256,7 +256,7 @@ class ModelSelection:
             try:
                 choice = await self.chooser(ctx.turn, thread, ctx.lang)
             finally:
-                # A chooser that refused before it needed the thread: the thread is not needed.
+                # The chooser failed before the thread was loaded: stop loading it.
                 if not thread.done():
                     thread.cancel()
                 await asyncio.gather(thread, return_exceptions=True)
@@ -340,10 +340,11 @@ class TokenBudget:
     async def run(self, ctx: TurnContext) -> None:
         assert ctx.conversation is not None and ctx.model is not None
         model = ctx.model
-        # Counting tokens costs about a fifth of masking per character (tiktoken's Rust core).
+        # Counting tokens costs under a tenth of masking per character (tiktoken's Rust core:
+        # 0.2 µs against 3 µs), so ten times the text stays on the loop.
         chars = len(ctx.masked_text) + sum(len(m["content"]) for m in ctx.history)
         budget = await _off_loop_if_long(
-            chars // 5,
+            chars // 10,
             fit_history,
             self.system_prompt,
             ctx.history,
