@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -81,6 +81,7 @@ _HISTORY = (
 )
 
 
+_CLAIM = RowsInsert(processed_events, ("event_id", "tenant", "received_at"))
 _EXCHANGE = RowsInsert(turns, ("conversation_id", "role", "content", "model_id", "created_at"), 2)
 _OPEN = RowsInsert(
     conversations,
@@ -123,12 +124,9 @@ class Store:
     async def claim_event(self, event_id: str, tenant: str) -> bool:
         """Record a Slack event id; False when it was already taken (a retry or another instance)."""
         try:
+            claim = _CLAIM.write([{"event_id": event_id, "tenant": tenant, "received_at": utcnow()}])
             async with self.db.autocommit.begin() as conn:
-                await conn.execute(
-                    insert(processed_events).values(
-                        event_id=event_id, tenant=tenant, received_at=utcnow()
-                    )
-                )
+                await conn.execute(claim.statement, claim.params)
         except IntegrityError:
             return False
         return True
