@@ -403,6 +403,7 @@ class RedisCoordinator:
         *,
         prefix: str = "madoguchi:",
         max_connections: int = 64,
+        pool_timeout: float = 5.0,
     ) -> None:
         from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -412,11 +413,17 @@ class RedisCoordinator:
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,
-            timeout=5,
+            timeout=pool_timeout,
             socket_connect_timeout=5,
             socket_timeout=5,
         )
         self.redis = Redis.from_pool(pool)
+        # That pool is not first come, first served: a task that gives a connection back and
+        # asks again at once gets it ahead of those waiting, who can starve past the pool's
+        # timeout ("No connection available": a thread lock then goes on without its lease).
+        # asyncio's semaphore queues in order, so commands take turns here and the pool itself
+        # never has anyone waiting.
+        self._turns = asyncio.Semaphore(max_connections)
         self.store = store
         self.prefix = prefix
         self._acquire = self.redis.register_script(_ACQUIRE)
@@ -429,26 +436,31 @@ class RedisCoordinator:
     async def acquire(self, key: str, holder: str, *, limit: int = 1, ttl: float) -> bool:
         """Take a slot: one Lua script, one round trip."""
         ms = max(1, int(ttl * 1000))
-        return bool(await self._acquire(keys=[self._key(key)], args=[holder, ms, limit]))
+        async with self._turns:
+            return bool(await self._acquire(keys=[self._key(key)], args=[holder, ms, limit]))
 
     async def renew(self, key: str, holder: str, *, ttl: float) -> bool:
         """Extend an unexpired slot."""
         ms = max(1, int(ttl * 1000))
-        return bool(await self._renew(keys=[self._key(key)], args=[holder, ms]))
+        async with self._turns:
+            return bool(await self._renew(keys=[self._key(key)], args=[holder, ms]))
 
     async def release(self, key: str, holder: str) -> None:
         """Remove the slot."""
-        await self.redis.zrem(self._key(key), holder)
+        async with self._turns:
+            await self.redis.zrem(self._key(key), holder)
 
     async def claim(self, key: str, *, ttl: float) -> bool:
         """``SET NX PX``."""
         ms = max(1, int(ttl * 1000))
-        return bool(await self.redis.set(self._key(key), b"1", nx=True, px=ms))
+        async with self._turns:
+            return bool(await self.redis.set(self._key(key), b"1", nx=True, px=ms))
 
     async def incr(self, key: str, amount: int = 1, *, ttl: float) -> int:
         """``INCRBY`` plus an expiry set by the first increment."""
         ms = max(1, int(ttl * 1000))
-        return int(await self._incr(keys=[self._key(key)], args=[amount, ms]))
+        async with self._turns:
+            return int(await self._incr(keys=[self._key(key)], args=[amount, ms]))
 
     async def claim_event(self, event_id: str, tenant: str) -> bool:
         """Claim in Redis; while Redis is unreachable, the database decides instead."""

@@ -308,6 +308,42 @@ async def test_instances_starting_at_once_migrate_the_schema_once(postgres_url: 
             await d.dispose()
 
 
+async def test_a_lease_waits_its_turn_while_other_commands_keep_the_connections_busy(
+    db: Database,
+) -> None:
+    """redis-py's blocking pool hands a freed connection to whoever asks first: tasks that send
+    command after command kept it from a waiting lease request past the pool's timeout ("No
+    connection available"), and the thread lock went on without its lease."""
+    if not REDIS_URL:
+        pytest.skip(NO_REDIS)
+    if not db.is_sqlite:
+        pytest.skip("the Redis backend does not depend on the database")
+    coord = RedisCoordinator(
+        REDIS_URL,
+        Store(db),
+        prefix=f"test-{uuid.uuid4().hex[:8]}:",
+        max_connections=4,
+        pool_timeout=0.5,
+    )
+    busy = True
+
+    async def one_command_after_another() -> None:
+        while busy:
+            await coord.claim(key(), ttl=5)
+
+    noise = [asyncio.create_task(one_command_after_another()) for _ in range(12)]
+    try:
+        await asyncio.sleep(0.1)
+        results = await asyncio.wait_for(
+            asyncio.gather(*(coord.acquire(key(), "holder", ttl=30) for _ in range(100))), 30
+        )
+    finally:
+        busy = False
+        await asyncio.gather(*noise, return_exceptions=True)
+        await coord.aclose()
+    assert all(results)
+
+
 async def test_more_redis_commands_at_once_than_connections_all_succeed(db: Database) -> None:
     """Hundreds of answers in flight send more commands at once than the pool has connections:
     they wait their turn instead of failing (redis-py's default pool raised
