@@ -6,7 +6,6 @@ is cached across instances, except accepted consent (it is never withdrawn for a
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -149,7 +148,7 @@ class Records:
             "now": utcnow(),
         }
         async with self.db.autocommit.begin() as conn:
-            await conn.execute(_raise_tier(self.db.is_sqlite), params)
+            await conn.execute(_RAISE_TIER[self.db.is_sqlite], params)
 
     # ------------------------------------------------------------------ forgetting
 
@@ -281,12 +280,10 @@ def _state_of(tenant: Value, channel: Value, thread: Value) -> tuple[ColumnEleme
     return (states.c.tenant == tenant, states.c.channel == channel, states.c.thread_ts == thread)
 
 
-@functools.cache
-def _raise_tier(sqlite: bool) -> Any:
-    """Insert a thread's state, or raise its tier (never lower it), in the database's dialect."""
+def _raise_tier(dialect_insert: Any, highest: Any) -> Any:
+    """Insert a thread's state, or raise its tier (never lower it), in one dialect."""
     states = ThreadStateRow.__table__
-    insert = sqlite_insert if sqlite else postgresql_insert
-    statement = insert(states).values(
+    statement = dialect_insert(states).values(
         tenant=bindparam("tenant", type_=states.c.tenant.type),
         channel=bindparam("channel", type_=states.c.channel.type),
         thread_ts=bindparam("thread", type_=states.c.thread_ts.type),
@@ -294,7 +291,6 @@ def _raise_tier(sqlite: bool) -> Any:
         starter_pseudonym=bindparam("starter", type_=states.c.starter_pseudonym.type),
         updated_at=bindparam("now", type_=states.c.updated_at.type),
     )
-    highest = func.max if sqlite else func.greatest
     return statement.on_conflict_do_update(
         index_elements=[states.c.tenant, states.c.channel, states.c.thread_ts],
         set_={
@@ -306,3 +302,8 @@ def _raise_tier(sqlite: bool) -> Any:
 
 # Built once (SQLAlchemy remembers a statement's cache key on the object): every turn runs one.
 _CHOICES = {False: _choice_statement(False), True: _choice_statement(True)}
+#: By ``Database.is_sqlite``.
+_RAISE_TIER = {
+    False: _raise_tier(postgresql_insert, func.greatest),
+    True: _raise_tier(sqlite_insert, func.max),
+}

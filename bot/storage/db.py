@@ -62,7 +62,7 @@ class Database:
         elif not engine_options.get("pool_pre_ping"):
             _ping_when_idle(self.engine, PING_AFTER_IDLE_SECONDS)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._combined: dict[tuple[int, ...], tuple[Any, tuple[Any, ...]]] = {}
+        self._combined: dict[tuple[Any, ...], Any] = {}
         #: For reads and single-statement writes that need no transaction of their own. On
         #: PostgreSQL every pooled connection otherwise wraps its first statement in BEGIN and
         #: ends with ROLLBACK (two round trips more); each statement already sees its own
@@ -98,13 +98,12 @@ class Database:
 
     def _together(self, statements: tuple[Any, ...]) -> Any:
         """The writes as the CTEs of one statement, built once per combination."""
-        key = tuple(map(id, statements))
-        found = self._combined.get(key)
-        if found is None:
+        # INSERT/UPDATE statements hash and compare by identity: the key is the statements.
+        combined = self._combined.get(statements)
+        if combined is None:
             ctes = [statement.cte(f"w{i}") for i, statement in enumerate(statements)]
-            # The statements stay referenced here, so their ids are never reused.
-            found = self._combined[key] = (select(literal(1)).add_cte(*ctes), statements)
-        return found[0]
+            combined = self._combined[statements] = select(literal(1)).add_cte(*ctes)
+        return combined
 
     async def ping(self) -> bool:
         """True when the database answers."""

@@ -111,7 +111,8 @@ def _vault_upsert(dialect_insert: Any) -> Any:
     )
 
 
-_VAULT_UPSERT = {"postgresql": _vault_upsert(postgresql.insert), "sqlite": _vault_upsert(sqlite.insert)}
+#: By ``Database.is_sqlite``.
+_VAULT_UPSERT = {False: _vault_upsert(postgresql.insert), True: _vault_upsert(sqlite.insert)}
 
 
 class Store:
@@ -219,7 +220,7 @@ class Store:
             ),
         ]
         if sealed_vault is not None:
-            upsert = _VAULT_UPSERT["sqlite" if self.db.is_sqlite else "postgresql"]
+            upsert = _VAULT_UPSERT[self.db.is_sqlite]
             params = {"vault_id": conversation_id, "vault_sealed": sealed_vault, "vault_at": now}
             writes.append(Write(upsert, params))
         await self.db.write_together(*writes)
