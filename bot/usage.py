@@ -149,7 +149,7 @@ class DatabaseUsageRecorder:
 
     async def thread_category(self, tenant: str, thread_key: str) -> str | None:
         """The use category recorded for a thread (from its first classified turn), if any."""
-        async with self.db.autocommit.connect() as conn:
+        async with self.db.connect() as conn:
             return await conn.scalar(_THREAD_CATEGORY, {"thread_key": thread_key, "tenant": tenant})
 
 

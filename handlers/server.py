@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.heap import settle_after_startup
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, SettingsError
 from handlers.app import build_app
@@ -112,6 +113,7 @@ def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None
 
 async def _serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     runtime = await build_runtime(settings)
+    settle_after_startup()
     session = aiohttp.ClientSession()
     app = build_app(runtime, require_signing_secret=http, session=session)
     runner = web.AppRunner(web_app(app, runtime, slack_events=http), access_log=None)

@@ -118,6 +118,54 @@ async def test_the_writes_of_every_turn_are_compiled_once(db: Database) -> None:
     assert writes and all(hit == db.engine.dialect.CACHE_HIT for hit in writes), seen
 
 
+async def test_a_checkout_returns_its_connection_without_a_task_and_commits_only_on_success(
+    db: Database,
+) -> None:
+    """``Database.connect`` gives the connection back inside the block's exit (SQLAlchemy's own
+    context closes it in a task of its own: two more turns of a busy loop per statement); a
+    write block commits when it ends cleanly and leaves nothing when it raises."""
+    from sqlalchemy import select
+
+    from bot.storage.store import conversations
+
+    loop = asyncio.get_running_loop()
+    created: list[object] = []
+    default_factory = loop.get_task_factory()
+
+    def counting_factory(loop_: asyncio.AbstractEventLoop, coro: object, **kw: object) -> object:
+        created.append(coro)
+        if default_factory is not None:
+            return default_factory(loop_, coro, **kw)  # type: ignore[arg-type]
+        return asyncio.Task(coro, loop=loop_, **kw)  # type: ignore[arg-type]
+
+    store = Store(db)
+    await store.find_conversation("T1", "C1", "warm")  # the pool has opened a connection
+    loop.set_task_factory(counting_factory)  # type: ignore[arg-type]
+    try:
+        async with db.connect() as conn:
+            await conn.execute(select(1))
+    finally:
+        loop.set_task_factory(default_factory)
+    assert created == []
+    assert db.engine.pool.checkedout() == 0
+
+    row = {
+        "tenant": "T1", "channel": "C1", "model_id": None, "created_at": utcnow(),
+        "updated_at": utcnow(), "expires_at": utcnow(),
+    }
+    async with db.connect(write=True) as conn:
+        await conn.execute(conversations.insert().values(thread_ts="kept", **row))
+    with pytest.raises(RuntimeError):
+        async with db.connect(write=True) as conn:
+            await conn.execute(conversations.insert().values(thread_ts="undone", **row))
+            raise RuntimeError("the block failed")
+    assert await store.find_conversation("T1", "C1", "kept") is not None
+    # SQLite rolls the block back; on PostgreSQL each statement committed by itself (autocommit).
+    undone = await store.find_conversation("T1", "C1", "undone")
+    assert (undone is None) == db.is_sqlite
+    assert db.engine.pool.checkedout() == 0
+
+
 async def test_purge_removes_expired_threads_with_their_vaults(db: Database) -> None:
     store = Store(db, retention=timedelta(days=30))
     old = await store.open_conversation("T1", "C1", "1.0")

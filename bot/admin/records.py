@@ -78,7 +78,7 @@ class Records:
     async def user_pref(self, tenant: str, channel: str, who: str) -> UserPref:
         """The model pick and declared tier of ``who`` in ``channel``."""
         prefs = UserPrefRow.__table__
-        async with self.db.autocommit.connect() as conn:
+        async with self.db.connect() as conn:
             row = (
                 await conn.execute(
                     select(prefs.c.model_id, prefs.c.tier).where(*_pref_of(tenant, channel, who))
@@ -92,7 +92,7 @@ class Records:
         """The user's pick and tier, and (for a known ``thread``) the thread's state, in one
         statement: the model chooser needs both on every turn."""
         where = {"tenant": tenant, "channel": channel, "who": who, "thread": thread}
-        async with self.db.autocommit.connect() as conn:
+        async with self.db.connect() as conn:
             row = (await conn.execute(_CHOICES[bool(thread)], where)).one()
         pref = UserPref(row[0], row[1])
         # A thread's tier is never NULL: no tier means the thread has no state yet.
@@ -124,7 +124,7 @@ class Records:
     async def thread_state(self, tenant: str, channel: str, thread: str) -> ThreadState | None:
         """The recorded state of a thread, if the bot served it."""
         states = ThreadStateRow.__table__
-        async with self.db.autocommit.connect() as conn:
+        async with self.db.connect() as conn:
             row = (
                 await conn.execute(
                     select(states.c.tier, states.c.starter_pseudonym).where(
@@ -147,7 +147,7 @@ class Records:
             "starter": starter,
             "now": utcnow(),
         }
-        async with self.db.autocommit.begin() as conn:
+        async with self.db.connect(write=True) as conn:
             await conn.execute(_RAISE_TIER[self.db.is_sqlite], params)
 
     # ------------------------------------------------------------------ forgetting

@@ -143,7 +143,7 @@ class AdminStore:
             if cached is not None and self.clock() - cached.checked < self.ttl:
                 return cached.config
             checked = self.clock()
-            async with self.db.autocommit.connect() as conn:
+            async with self.db.connect() as conn:
                 version = int(await conn.scalar(_VERSION, {"tenant": tenant}) or 0)
             if cached is not None and cached.config.version == version:
                 cached.checked = checked

@@ -126,7 +126,7 @@ class Store:
         """Record a Slack event id; False when it was already taken (a retry or another instance)."""
         try:
             claim = _CLAIM.write([{"event_id": event_id, "tenant": tenant, "received_at": utcnow()}])
-            async with self.db.autocommit.begin() as conn:
+            async with self.db.connect(write=True) as conn:
                 await conn.execute(claim.statement, claim.params)
         except IntegrityError:
             return False
@@ -136,7 +136,7 @@ class Store:
         self, tenant: str, channel: str, thread_ts: str
     ) -> Conversation | None:
         """The conversation of a thread, if the bot is part of it."""
-        async with self.db.autocommit.connect() as conn:
+        async with self.db.connect() as conn:
             return await self._find(conn, tenant, channel, thread_ts)
 
     @staticmethod
@@ -150,7 +150,7 @@ class Store:
     async def load_thread(self, tenant: str, channel: str, thread_ts: str) -> ThreadState:
         """The conversation of a thread with its sealed vault (one statement), then its
         history (a second one), on one connection."""
-        async with self.db.autocommit.connect() as conn:
+        async with self.db.connect() as conn:
             where = {"tenant": tenant, "channel": channel, "thread_ts": thread_ts}
             row = (await conn.execute(_THREAD_WITH_VAULT, where)).first()
             if row is None:
@@ -166,7 +166,7 @@ class Store:
         instances race for the same thread)."""
         now = utcnow()
         try:
-            async with self.db.autocommit.begin() as conn:
+            async with self.db.connect(write=True) as conn:
                 row = {
                     "tenant": tenant,
                     "channel": channel,
