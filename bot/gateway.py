@@ -392,6 +392,8 @@ class ModelCall:
             ctx.answer = header + "\n" + json.dumps(ctx.messages, ensure_ascii=False, indent=2)
             return
         client = self.clients.for_model(ctx.model)
+        # No model call for a thread the bot could not even show its placeholder in.
+        await _sink_ready(ctx.sink)
         last_push = 0.0
         try:
             async for event in stream_chat(client, ctx.model, ctx.messages):
@@ -428,6 +430,54 @@ class ModelCall:
         if cut >= 0 and not any(c in tail[cut:] for c in _CLOSERS):
             text = text[: len(text) - len(tail) + cut]
         return self.masker.unmask(text, ctx.vault)
+
+
+class _StartingSink:
+    """The turn's sink while its placeholder (「考え中…」) is being posted.
+
+    ``start`` runs in a task of its own from the moment the turn begins, so the stages before
+    the model (thread, policy, masking) do not wait for a chat round trip first; whatever shows
+    something waits for the placeholder, and the model is called only after it is shown
+    (:meth:`ready`). A failed placeholder fails the turn at that point; the error message is
+    still attempted (as a new message).
+    """
+
+    def __init__(self, sink: ReplySink, stage_ms: dict[str, int]) -> None:
+        self._sink = sink
+        self._began = time.monotonic()
+        self._stage_ms = stage_ms
+        self._started = asyncio.ensure_future(sink.start())
+        self._started.add_done_callback(self._timed)
+
+    def _timed(self, _task: object) -> None:
+        self._stage_ms["start"] = _ms_since(self._began)
+
+    def __getattr__(self, name: str) -> object:
+        # min_update_interval, shows_feedback, shows_buttons: the sink's own.
+        return getattr(self._sink, name)
+
+    async def ready(self) -> None:
+        """Wait until the placeholder is shown; raise what posting it raised."""
+        # Shielded: a turn cancelled meanwhile (shutdown) still gets its placeholder replaced.
+        await asyncio.shield(self._started)
+
+    async def update(self, text: str) -> None:
+        await self.ready()
+        await self._sink.update(text)
+
+    async def finish(self, text: str, notes: list[str], **kwargs: object) -> None:
+        await self.ready()
+        await self._sink.finish(text, notes, **kwargs)  # type: ignore[call-arg]
+
+    async def fail(self, message_text: str, partial: str = "", **kwargs: object) -> None:
+        with contextlib.suppress(Exception):
+            await self.ready()  # its error is the turn's, reported already
+        await self._sink.fail(message_text, partial, **kwargs)  # type: ignore[call-arg]
+
+
+async def _sink_ready(sink: ReplySink) -> None:
+    if isinstance(sink, _StartingSink):
+        await sink.ready()
 
 
 class PartialStop(Stop):
@@ -675,9 +725,9 @@ class Gateway:
 
     async def _run(self, ctx: TurnContext) -> None:
         try:
-            began = time.monotonic()
-            await ctx.sink.start()
-            ctx.stage_ms["start"] = _ms_since(began)
+            # The placeholder is posted while the stages before the model run (see
+            # _StartingSink); the model is called once it is shown.
+            ctx.sink = _StartingSink(ctx.sink, ctx.stage_ms)
             for stage in self._stages:
                 began = time.monotonic()
                 try:

@@ -166,3 +166,63 @@ async def test_cpu_work_on_a_short_text_stays_on_the_loop_a_long_one_goes_to_a_t
     loop_thread = threading.get_ident()
     assert await _off_loop_if_long(INLINE_CHARS - 1, where) == loop_thread
     assert await _off_loop_if_long(INLINE_CHARS, where) != loop_thread
+
+
+async def test_the_stages_before_the_model_run_while_the_placeholder_is_posted(
+    tmp_path: Path,
+) -> None:
+    """The placeholder's chat round trip no longer delays the thread and policy reads; the model
+    is called only once the placeholder is shown, and the answer replaces it."""
+    import asyncio
+
+    class SlowStartSink(RecordingSink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = asyncio.Event()
+            self.order: list[str] = []
+
+        async def start(self) -> None:
+            await self.release.wait()
+            self.order.append("placeholder shown")
+            self.started = True
+
+        async def update(self, text: str) -> None:
+            self.order.append("update")
+            await super().update(text)
+
+    class Watch:
+        name = "watch"
+
+        def __init__(self, sink: SlowStartSink) -> None:
+            self.sink = sink
+
+        async def run(self, ctx: object) -> None:
+            self.sink.order.append("masked, budget fitted")
+            self.sink.release.set()  # the placeholder's round trip ends only now
+
+    async with BotHarness(tmp_path) as bot:
+        gateway = bot.runtime.gateway
+        sink = SlowStartSink()
+        call = next(i for i, s in enumerate(gateway._stages) if isinstance(s, ModelCall))
+        gateway._stages.insert(call, Watch(sink))
+        result = await gateway.handle(turn("議事録の要約のコツは？"), sink)
+    assert result.outcome == "ok"
+    assert sink.order[:2] == ["masked, budget fitted", "placeholder shown"]
+    assert sink.final and len(bot.openai.requests) == 1
+
+
+async def test_a_placeholder_that_cannot_be_posted_stops_the_turn_before_the_model(
+    tmp_path: Path,
+) -> None:
+    class NoPlaceholderSink(RecordingSink):
+        async def start(self) -> None:
+            raise ConnectionError("chat API unreachable")
+
+    async with BotHarness(tmp_path) as bot:
+        sink = NoPlaceholderSink()
+        result = await bot.runtime.gateway.handle(turn("議事録の要約のコツは？"), sink)
+        assert result.outcome == "error"
+        assert bot.openai.requests == []  # nothing was sent, nothing is paid for
+        assert sink.failed is not None  # the error message is still attempted
+        [usage] = bot.usage.events
+        assert usage.outcome == "error"
