@@ -504,15 +504,27 @@ class Unmask:
             await ctx.sink.finish(ctx.answer, ctx.notes)
             return
         ctx.answer = self.masker.unmask(ctx.answer_masked, ctx.vault)
-        await self.store.append_exchange(
-            ctx.conversation.id,
-            ctx.masked_text,
-            ctx.answer_masked,
-            ctx.model.id,
-            ctx.vault.seal(self.vault_key),
-        )
         notes = [*ctx.notes, message("model_footer", ctx.lang, model=ctx.model.display_name)]
-        await finish_with_feedback(ctx.sink, ctx.answer, notes, ctx.turn_id)
+        # The final message and the stored history go out together: the user need not wait
+        # for the database after the model is done. The thread's lock is held until both are
+        # done, so its next turn still finds this exchange in the history.
+        stored, shown = await asyncio.gather(
+            self.store.append_exchange(
+                ctx.conversation.id,
+                ctx.masked_text,
+                ctx.answer_masked,
+                ctx.model.id,
+                ctx.vault.seal(self.vault_key),
+            ),
+            finish_with_feedback(ctx.sink, ctx.answer, notes, ctx.turn_id),
+            return_exceptions=True,
+        )
+        if isinstance(shown, BaseException):
+            raise shown
+        if isinstance(stored, BaseException):
+            # The answer is on screen; only the thread's memory of it is missing (the next
+            # turn is sent without it). Failing the turn now would take the answer away.
+            log.error("exchange.store_failed", error_type=type(stored).__name__)
 
 
 async def finish_with_feedback(sink: ReplySink, text: str, notes: list[str], turn_id: str) -> None:

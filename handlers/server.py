@@ -80,6 +80,10 @@ def web_app(app: AsyncApp, runtime: Runtime, *, slack_events: bool = True) -> we
     return web_application
 
 
+#: Connections to the chat API at once, per instance.
+SLACK_CONNECTIONS = 1_000
+
+
 def serve(settings: Settings, *, http: bool, host: str | None, port: int | None) -> int:
     """Run until SIGINT/SIGTERM."""
     if not http and settings.missing("slack_app_token"):
@@ -114,7 +118,10 @@ def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None
 async def _serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     runtime = await build_runtime(settings)
     settle_after_startup()
-    session = aiohttp.ClientSession()
+    # aiohttp's default of 100 connections would queue the chat calls of an instance streaming
+    # hundreds of answers (each has a placeholder, updates and a final message in flight); the
+    # model client allows 1,000 (the openai SDK's default), so does this one.
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SLACK_CONNECTIONS))
     app = build_app(runtime, require_signing_secret=http, session=session)
     runner = web.AppRunner(web_app(app, runtime, slack_events=http), access_log=None)
     await runner.setup()

@@ -226,3 +226,30 @@ async def test_a_placeholder_that_cannot_be_posted_stops_the_turn_before_the_mod
         assert sink.failed is not None  # the error message is still attempted
         [usage] = bot.usage.events
         assert usage.outcome == "error"
+
+
+async def test_an_answer_whose_history_cannot_be_stored_is_still_shown(tmp_path: Path) -> None:
+    """The final message and the history write go out together; a failed write is logged and
+    the user keeps the answer (it used to be replaced by an error message)."""
+    from structlog.testing import capture_logs
+
+    from bot.gateway import Unmask
+
+    class FailingStore:
+        def __init__(self, store: object) -> None:
+            self.store = store
+
+        async def append_exchange(self, *args: object) -> None:
+            raise ConnectionError("database went away")
+
+    async with BotHarness(tmp_path) as bot:
+        unmask = next(s for s in bot.runtime.gateway._stages if isinstance(s, Unmask))
+        unmask.store = FailingStore(unmask.store)  # type: ignore[assignment]
+        sink = RecordingSink()
+        with capture_logs() as logs:
+            result = await bot.runtime.gateway.handle(turn("議事録の要約のコツは？"), sink)
+    assert result.outcome == "ok"
+    assert sink.final and sink.failed is None
+    assert {"event": "exchange.store_failed", "error_type": "ConnectionError"}.items() <= next(
+        e for e in logs if e["event"] == "exchange.store_failed"
+    ).items()
