@@ -67,6 +67,7 @@ class SlackReplySink:
         self._flusher: asyncio.Task[None] | None = None
         self._not_before = 0.0
         self._closed = False
+        self._in_call = False
 
     # -- ReplySink ---------------------------------------------------------------------
 
@@ -144,17 +145,24 @@ class SlackReplySink:
                 continue
             last = time.monotonic()
             metrics.SLACK_UPDATES.inc()
+            self._in_call = True
             try:
                 await self._render(to_mrkdwn(text), [], final=False)
             except SlackApiError as exc:
                 # A lost intermediate update is harmless: the next one carries the newer text.
                 log.warning("slack.update_failed", error=exc.response.get("error"))
+            finally:
+                self._in_call = False
 
     async def _stop_flusher(self) -> None:
         self._closed = True
         if self._flusher is not None:
             self._wake.set()
-            self._flusher.cancel()
+            # An update already sent is let finish: cut off mid-call, the chat API may have
+            # applied it without the sink knowing (native streaming would append it twice).
+            # One waiting for its turn, or for text, is stopped at once.
+            if not self._in_call:
+                self._flusher.cancel()
             try:
                 await self._flusher
             except (asyncio.CancelledError, Exception):

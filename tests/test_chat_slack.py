@@ -365,6 +365,24 @@ async def test_native_streaming_streams_markdown_and_stops_with_controls(tmp_pat
         assert bot.slack.calls_to("chat.postMessage") == []
 
 
+async def test_native_streaming_appends_nothing_twice_when_the_answer_ends_mid_append(
+    tmp_path: Path,
+) -> None:
+    """The model finishes while an append is on its way to Slack: the final append must not
+    send that piece again (a cancelled call may already have been applied by Slack)."""
+    async with BotHarness(tmp_path, slack_native_streaming=True) as bot:
+        bot.slack.set_reply_latency("chat.appendStream", 0.3)
+        text = "**手順**は次のとおりです。\n1. 申請書を受け付ける\n2. 内容を確認する"
+        bot.openai.script(Reply(text=text, chunk_size=4, token_interval=0.02))
+        event = app_mention("手続きの流れを教えて")
+        await bot.send(event)
+        [usage] = await bot.usage.wait(1)
+        [message] = bot.thread(CHANNEL, event["ts"])
+        assert message.stream_state == "completed"
+        assert message.text == text
+        assert usage.outcome == "ok"
+
+
 async def test_native_streaming_shows_errors_in_the_stream(tmp_path: Path) -> None:
     async with BotHarness(tmp_path, slack_native_streaming=True, model_max_retries=0) as bot:
         bot.openai.script(Status(500))

@@ -239,6 +239,7 @@ class FakeSlackAPI(PeerServer):
         self._latency: dict[str, float] = (
             dict(latency) if isinstance(latency, dict) else {"*": float(latency)}
         )
+        self._reply_latency: dict[str, float] = {}
         self._ids = 0
         self._response_urls = 0
         if default_users:
@@ -400,6 +401,11 @@ class FakeSlackAPI(PeerServer):
     def set_latency(self, method: str, seconds: float) -> None:
         """Delay every answer to ``method`` (``"*"`` for all methods)."""
         self._latency[method] = seconds
+
+    def set_reply_latency(self, method: str, seconds: float) -> None:
+        """Carry out calls to ``method`` at once but answer them ``seconds`` later: the call
+        has taken effect even when the client gives up waiting (as on the real API)."""
+        self._reply_latency[method] = seconds
 
     def fail_next(
         self,
@@ -591,6 +597,8 @@ class FakeSlackAPI(PeerServer):
         status, body, headers = await self._answer(call, request)
         call.status, call.response = status, body
         self._notify()
+        if self._reply_latency.get(method):
+            await asyncio.sleep(self._reply_latency[method])
         headers.setdefault("x-oauth-scopes", self.bot.scopes)
         return web.json_response(body, status=status, headers=headers)
 
