@@ -211,6 +211,16 @@ async def _redis_cpu(redis_url: str | None) -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
+def _listen_drops() -> int:
+    """Connections the kernel dropped because a listening socket's queue was full (machine-wide,
+    since boot; each costs its client a 1 s SYN retransmit)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split(), values.split(), strict=True))["ListenDrops"])
+    return 0
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -409,7 +419,8 @@ async def run_level(
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
-    db_url = pg_url.rsplit("/", 1)[0] + "/" + name
+    base, mark, query = pg_url.partition("?")  # e.g. ?host=/var/run/postgresql (a socket)
+    db_url = base.rsplit("/", 1)[0] + "/" + name + mark + query
     if not db_url.startswith("postgresql+asyncpg://"):
         db_url = db_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     rng = random.Random(seed)
@@ -459,6 +470,7 @@ async def run_level(
             pg_cpu0 = await _pg_backend_cpu(admin_url, name)
             redis_cpu0 = await _redis_cpu(redis_url)
             busy0 = _busy_cpu_seconds()
+            drops0 = _listen_drops()
             run = Run()
             wall0 = time.monotonic()
             await asyncio.gather(
@@ -485,6 +497,7 @@ async def run_level(
             driver_cpu = time.process_time() - others0[1]
             rss = [_peak_rss_mb(b.proc.pid) for b in bots]
             busy = _busy_cpu_seconds() - busy0
+            drops = _listen_drops() - drops0
             redis_cpu = await _redis_cpu(redis_url) - redis_cpu0
             pg_cpu1 = await _pg_backend_cpu(admin_url, name)
             pg_cpu = sum(v - pg_cpu0.get(pid, 0.0) for pid, v in pg_cpu1.items())
@@ -524,6 +537,7 @@ async def run_level(
     result["postgres_cpu_share"] = round(pg_cpu / wall, 3)
     result["redis_cpu_share"] = round(redis_cpu / wall, 3)
     result["machine_busy_share"] = round(busy / wall, 2)
+    result["listen_drops"] = drops
     # Other work on the machine (other users' jobs) competing for the same 2 cores.
     result["other_load_share"] = round(max(0.0, busy - ours) / wall, 2)
     return result
@@ -656,6 +670,7 @@ def _markdown(results: list[dict[str, Any]]) -> str:
             ("postgres_cpu_share", "machine_busy_share", "other_load_share"),
             "",
         ),
+        ("connections dropped by a full listen queue", "listen_drops", ""),
     ]
     header = "| measure | " + " | ".join(f"N = {r['conversations']:,}" for r in results) + " |"
     lines = [header, "|---|" + "---|" * len(results)]

@@ -82,6 +82,8 @@ def web_app(app: AsyncApp, runtime: Runtime, *, slack_events: bool = True) -> we
 
 #: Connections to the chat API at once, per instance.
 SLACK_CONNECTIONS = 1_000
+#: Connections waiting to be accepted (see ``_serve``).
+LISTEN_BACKLOG = 4_096
 
 
 def serve(settings: Settings, *, http: bool, host: str | None, port: int | None) -> int:
@@ -125,7 +127,11 @@ async def _serve(settings: Settings, *, http: bool, host: str, port: int) -> int
     app = build_app(runtime, require_signing_secret=http, session=session)
     runner = web.AppRunner(web_app(app, runtime, slack_events=http), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    # A burst of new connections (a load balancer after a restart, hundreds of events at once)
+    # while the loop is busy overflows aiohttp's default backlog of 128; every connection the
+    # kernel drops then costs its sender a 1 s (then 3 s) SYN retransmit, and Slack wants its
+    # acknowledgement within 3 s. The kernel caps this at net.core.somaxconn.
+    await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -225,3 +225,30 @@ async def test_sigterm_closes_an_answer_that_outlasts_the_grace_period(
     final = shown(answer)
     assert INTERRUPTED in final and THINKING not in final
     assert final.index(INTERRUPTED) > 0  # the part already shown stays
+
+
+async def test_the_serving_socket_queues_a_burst_of_connections(
+    tmp_path: Path, peers: tuple[FakeSlackAPI, FakeOpenAI]
+) -> None:
+    """The listen backlog is far above aiohttp's 128: a burst of new connections while the loop
+    is busy is queued, not dropped (a dropped SYN costs its sender a 1 s retransmit)."""
+    import shutil
+    import subprocess
+
+    from handlers.server import LISTEN_BACKLOG
+
+    if shutil.which("ss") is None:
+        pytest.skip("needs ss (iproute2) to read the listening socket's backlog")
+    slack, llm = peers
+    bot = await start_serve(tmp_path, slack, llm)
+    try:
+        port = bot.url.rsplit(":", 1)[1]
+        listing = subprocess.run(
+            ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+        ).stdout.split()
+        backlog = int(listing[2])  # State Recv-Q Send-Q …: Send-Q is the backlog
+        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+        assert backlog == min(LISTEN_BACKLOG, somaxconn)
+    finally:
+        bot.proc.terminate()
+        await bot.proc.wait()
