@@ -89,6 +89,7 @@ async def build_runtime(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
     )
     if upgrade_schema:
         await db.ensure_schema()

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # max_connections (default 100) together.
     db_pool_size: int = Field(20, ge=1)
     db_max_overflow: int = Field(5, ge=0)
+    # Seconds a turn waits for a pooled connection before it fails. All connections busy means
+    # an overloaded instance (the database itself being down fails at once): the turn waits,
+    # with its placeholder showing, as long as it would wait for the model, instead of ending
+    # in 「内部エラー」 or losing its history after SQLAlchemy's default of 30 s.
+    db_pool_timeout: float = Field(120.0, gt=0)
     vault_key: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
 

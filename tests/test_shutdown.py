@@ -233,7 +233,6 @@ async def test_the_serving_socket_queues_a_burst_of_connections(
     """The listen backlog is far above aiohttp's 128: a burst of new connections while the loop
     is busy is queued, not dropped (a dropped SYN costs its sender a 1 s retransmit)."""
     import shutil
-    import subprocess
 
     from handlers.server import LISTEN_BACKLOG
 
@@ -242,13 +241,19 @@ async def test_the_serving_socket_queues_a_burst_of_connections(
     slack, llm = peers
     bot = await start_serve(tmp_path, slack, llm)
     try:
-        port = bot.url.rsplit(":", 1)[1]
-        listing = subprocess.run(
-            ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
-        ).stdout.split()
-        backlog = int(listing[2])  # State Recv-Q Send-Q …: Send-Q is the backlog
-        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+        backlog, somaxconn = await asyncio.to_thread(_listen_backlog, bot.url.rsplit(":", 1)[1])
         assert backlog == min(LISTEN_BACKLOG, somaxconn)
     finally:
         bot.proc.terminate()
         await bot.proc.wait()
+
+
+def _listen_backlog(port: str) -> tuple[int, int]:
+    """The backlog of the socket listening on ``port`` (ss's Send-Q) and the kernel's cap."""
+    import subprocess
+
+    listing = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    return int(listing[2]), somaxconn  # State Recv-Q Send-Q …

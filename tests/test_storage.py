@@ -208,3 +208,32 @@ async def test_a_connection_dropped_while_idle_is_replaced_before_use(
         assert pid != first_pid
     finally:
         await database.dispose()
+
+
+async def test_a_turn_waits_for_a_busy_pool_as_long_as_the_setting_says(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MADOGUCHI_DB_POOL_TIMEOUT reaches the pool (SQLAlchemy's own default, 30 s, made turns of
+    an overloaded instance fail and lose their history); a short one fails a checkout that
+    finds every connection busy, after that long."""
+    import time
+
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from bot.settings import Settings
+
+    monkeypatch.setenv("MADOGUCHI_DB_POOL_TIMEOUT", "0.3")
+    settings = Settings()
+    assert settings.db_pool_timeout == 0.3 and Settings.model_fields["db_pool_timeout"].default == 120
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer and no pool to size")
+    db = Database(database_url, pool_size=1, max_overflow=0, pool_timeout=settings.db_pool_timeout)
+    try:
+        async with db.connect():
+            began = time.monotonic()
+            with pytest.raises(PoolTimeout):
+                async with db.connect():
+                    pass
+            assert 0.25 < time.monotonic() - began < 5
+    finally:
+        await db.dispose()

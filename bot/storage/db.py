@@ -43,7 +43,13 @@ class Database:
     """An async engine plus a session factory; one per process."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 5, max_overflow: int = 5, **engine_options: Any
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        pool_timeout: float = 30.0,
+        **engine_options: Any,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -56,6 +62,7 @@ class Database:
             # run once (reports, migrations) need few. SQLite has one writer and no pool to size.
             engine_options.setdefault("pool_size", pool_size)
             engine_options.setdefault("max_overflow", max_overflow)
+            engine_options.setdefault("pool_timeout", pool_timeout)
             engine_options.setdefault("pool_recycle", 1800)
         self.engine: AsyncEngine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
