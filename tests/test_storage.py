@@ -82,6 +82,40 @@ async def test_conversation_history_and_vault(db: Database) -> None:
     assert await store.find_conversation("T2", "C1", "1700000000.000100") is None
 
 
+async def test_a_thread_loads_with_its_history_and_vault_in_one_round_trip(db: Database) -> None:
+    """The state a turn needs (conversation, history in order, sealed vault) in one statement
+    on PostgreSQL, where every statement is a wait for the server; text survives exactly."""
+    from sqlalchemy import event
+
+    store = Store(db)
+    assert (await store.load_thread("T1", "C1", "nothing-here")).conversation is None
+    conv = await store.open_conversation("T1", "C1", "1700000000.000300", "m")
+    fresh = await store.load_thread("T1", "C1", "1700000000.000300")
+    assert fresh.conversation == conv and fresh.history == [] and fresh.sealed_vault is None
+    tricky = 'JSON の "引用符" と \\ と\n改行、<人名1> と 🎌'
+    await store.append_exchange(conv.id, tricky, "答え1", "m", b"vault-1")
+    await store.append_exchange(conv.id, "質問2", "答え2", "m", b"\x00vault-2")
+    statements: list[str] = []
+
+    def count(*_args: object) -> None:
+        statements.append("x")
+
+    event.listen(db.engine.sync_engine, "after_cursor_execute", count)
+    try:
+        state = await store.load_thread("T1", "C1", "1700000000.000300")
+    finally:
+        event.remove(db.engine.sync_engine, "after_cursor_execute", count)
+    assert state.conversation == conv
+    assert state.history == [
+        {"role": "user", "content": tricky},
+        {"role": "assistant", "content": "答え1"},
+        {"role": "user", "content": "質問2"},
+        {"role": "assistant", "content": "答え2"},
+    ]
+    assert state.sealed_vault == b"\x00vault-2"
+    assert len(statements) == (2 if db.is_sqlite else 1)
+
+
 async def test_the_writes_of_every_turn_are_compiled_once(db: Database) -> None:
     """The exchange and a usage row with entity counts are several rows and (on PostgreSQL) one
     statement of CTEs; SQLAlchemy must find them in its compiled cache after the first turn, or
