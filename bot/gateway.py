@@ -122,6 +122,8 @@ class TurnContext:
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     #: Milliseconds each stage took (the turn.done log line and a histogram show them).
     stage_ms: dict[str, int] = field(default_factory=dict)
+    #: Writes that must land before the model is called (see ModelChoice.recording).
+    before_model: list[asyncio.Future[None]] = field(default_factory=list)
 
     @property
     def masked_text(self) -> str:
@@ -220,11 +222,17 @@ class AccessCheck:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """What a model chooser decided: the model, the thread's tier and notes for the reply."""
+    """What a model chooser decided: the model, the thread's tier and notes for the reply.
+
+    ``recording`` is a write the chooser started (the thread's tier) that must land before the
+    model is called: the turn goes on with masking meanwhile, and the gateway waits for it
+    before the call and, whatever happens, before the thread's next turn may begin.
+    """
 
     model: ModelSpec
     tier: int = 1
     notes: tuple[str, ...] = ()
+    recording: asyncio.Future[None] | None = None
 
 
 #: (turn, the thread, language) → the choice; raises Stop when nothing may serve. The thread
@@ -263,6 +271,8 @@ class ModelSelection:
             await thread  # loaded (the chooser awaited it); its error, if any, is the turn's
             ctx.model, ctx.tier = choice.model, choice.tier
             ctx.notes.extend(choice.notes)
+            if choice.recording is not None:
+                ctx.before_model.append(choice.recording)
             return
         conversation, _new = await self._open(ctx)
         wanted = self.catalog.get(conversation.model_id or "") if conversation.model_id else None
@@ -392,8 +402,11 @@ class ModelCall:
             ctx.answer = header + "\n" + json.dumps(ctx.messages, ensure_ascii=False, indent=2)
             return
         client = self.clients.for_model(ctx.model)
-        # No model call for a thread the bot could not even show its placeholder in.
+        # No model call for a thread the bot could not even show its placeholder in, nor before
+        # the thread's tier is on record (a failed write fails the turn here, closed).
         await _sink_ready(ctx.sink)
+        for write in ctx.before_model:
+            await write
         last_push = 0.0
         try:
             async for event in stream_chat(client, ctx.model, ctx.messages):
@@ -473,6 +486,20 @@ class _StartingSink:
         with contextlib.suppress(Exception):
             await self.ready()  # its error is the turn's, reported already
         await self._sink.fail(message_text, partial, **kwargs)  # type: ignore[call-arg]
+
+
+async def _landed(writes: list[asyncio.Future[None]]) -> None:
+    """Wait for ``writes`` to land; a failed one is logged (the turn has already ended with an
+    error if it got as far as the model call)."""
+    for write in writes:
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            if not write.done():
+                raise  # this task was cancelled, not the write
+            log.error("turn.write_failed", error_type="CancelledError")
+        except Exception as exc:
+            log.error("turn.write_failed", error_type=type(exc).__name__, where=_where(exc))
 
 
 async def _sink_ready(sink: ReplySink) -> None:
@@ -704,7 +731,12 @@ class Gateway:
                 async with lock, shared:
                     ctx.stage_ms["lock"] = _ms_since(ctx.started)  # waiting for the thread
                     ctx.started = time.monotonic()
-                    await self._run(ctx)
+                    try:
+                        await self._run(ctx)
+                    finally:
+                        # A turn stopped before the model (a refusal, an error) still lands its
+                        # writes before the thread's next turn may read them.
+                        await _landed(ctx.before_model)
                 # The thread shows its final message and its history is stored: record the
                 # turn outside the thread's locks, so the thread's next message need not wait
                 # for the usage write (under load that wait was most of a follow-up's delay).

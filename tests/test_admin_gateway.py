@@ -315,3 +315,46 @@ async def test_a_pick_switched_off_is_noted_once_and_forgotten(bot: BotHarness) 
     note = "選んでいた「GPT-4.1 mini」はここでは使えないため、「GPT-4o mini」で回答しています"
     assert note in shown(bot, DM, first["ts"])
     assert "選んでいた" not in shown(bot, DM, second["ts"])
+
+
+async def test_the_threads_tier_is_recorded_while_the_turn_goes_on_and_before_the_model(
+    bot: BotHarness,
+) -> None:
+    """Recording a new thread's tier no longer holds up masking; the model is called only once
+    it is on record, and a failed recording fails the turn closed (nothing is sent)."""
+    import asyncio
+
+    records = bot.runtime.admin.records
+    original = records.raise_thread_tier
+    seen: list[str] = []
+
+    async def slow_record(*args: object) -> None:
+        seen.append("recording")
+        await asyncio.sleep(0.3)
+        await original(*args)
+        seen.append(f"recorded, {len(bot.openai.requests)} model calls so far")
+
+    records.raise_thread_tier = slow_record  # type: ignore[method-assign]
+    from bot.gateway import Masking
+
+    masking = next(s for s in bot.runtime.gateway._stages if isinstance(s, Masking))
+    mask = masking.masker.mask
+
+    def watched_mask(*args: object, **kwargs: object) -> object:
+        seen.append("masked")
+        return mask(*args, **kwargs)  # type: ignore[arg-type]
+
+    masking.masker.mask = watched_mask  # type: ignore[method-assign]
+    first = dm_message("議事録の要約のコツは？")
+    await ask(bot, first, 1)
+    assert seen == ["recording", "masked", "recorded, 0 model calls so far"]
+    assert len(bot.openai.requests) == 1
+    assert await records.thread_state(bot.usage.events[0].tenant, DM, first["ts"]) is not None
+
+    async def failing_record(*args: object) -> None:
+        raise ConnectionError("database went away")
+
+    records.raise_thread_tier = failing_record  # type: ignore[method-assign]
+    await ask(bot, dm_message("別の質問"), 2)
+    assert len(bot.openai.requests) == 1  # fails closed: not sent without its tier on record
+    assert bot.usage.events[-1].outcome == "error"

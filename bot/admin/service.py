@@ -197,11 +197,15 @@ class AdminService:
             )
         if tier > 1:
             notes.append(message("tier_note", lang, tier=tier))
+        recording = None
         if new or state is None or tier > state.tier:
-            await self.records.raise_thread_tier(
-                turn.tenant, turn.channel, turn.thread, tier, who if new else None
+            # Masking goes on meanwhile; the gateway waits for it before calling the model.
+            recording = asyncio.ensure_future(
+                self.records.raise_thread_tier(
+                    turn.tenant, turn.channel, turn.thread, tier, who if new else None
+                )
             )
-        return ModelChoice(model, tier, tuple(notes))
+        return ModelChoice(model, tier, tuple(notes), recording)
 
     def _display(self, model_id: str) -> str:
         spec = self.catalog.get(model_id)
