@@ -406,7 +406,8 @@ class ModelCall:
         # the thread's tier is on record (a failed write fails the turn here, closed).
         await _sink_ready(ctx.sink)
         for write in ctx.before_model:
-            await write
+            # Shielded: a turn cancelled here (shutdown) still lets the write land (_landed).
+            await asyncio.shield(write)
         last_push = 0.0
         try:
             async for event in stream_chat(client, ctx.model, ctx.messages):
